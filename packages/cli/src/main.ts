@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_FAILURE, EXIT_USAGE, createOutput, isCliError, type Output } from './output.js';
+import { registerCaCommands } from './commands/ca.js';
 import { registerDevCommand } from './commands/dev.js';
+import { registerUserCommands } from './commands/user.js';
 
 export interface MainOptions {
   stdout?: (s: string) => void;
@@ -18,6 +20,8 @@ export function buildProgram(getOutput: () => Output, io: MainOptions = {}): Com
       writeErr: io.stderr ?? ((s) => process.stderr.write(s)),
     });
   registerDevCommand(program, getOutput);
+  registerUserCommands(program, getOutput);
+  registerCaCommands(program, getOutput);
   return program;
 }
 
