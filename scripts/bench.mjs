@@ -56,6 +56,22 @@ function commit() {
   }
 }
 
+/**
+ * A benchmark returns rows `[{ name, value, unit }]`, or `{ name, figures: { key: number | { value, unit } } }`
+ * which becomes one row per figure (unit taken from the key's last `_` part, e.g. `rss_per_session_KiB`).
+ */
+function normalise(results) {
+  if (Array.isArray(results)) return results;
+  const rows = [];
+  for (const [key, figure] of Object.entries(results.figures ?? {})) {
+    const value = typeof figure === 'number' ? figure : figure?.value;
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    const unit = typeof figure === 'object' && figure.unit ? figure.unit : key.includes('_') ? key.slice(key.lastIndexOf('_') + 1) : '';
+    rows.push({ name: `${results.name ?? ''} ${key}`.trim(), value, unit });
+  }
+  return rows;
+}
+
 const files = benchFiles();
 if (files.length === 0) {
   console.error(`No benchmark matches ${filters.join(' ')}`);
@@ -76,7 +92,7 @@ for (const file of files) {
     console.error(`!! ${bench} failed`);
     continue;
   }
-  for (const r of results) {
+  for (const r of normalise(results)) {
     table.push({ bench, ...r });
     appendFileSync(join(root, 'bench', 'results.jsonl'), JSON.stringify({ date, commit: rev, ...machine, bench, ...r }) + '\n');
   }
