@@ -45,6 +45,13 @@ export type ConnectionInfo = Omit<SaslContext, 'lookup' | 'domain'> & {
 /** Failures that count as a guess against the brute-force limits. */
 const COUNTED_FAILURES: ReadonlySet<string> = new Set(['not-authorized', 'malformed-request', 'incorrect-encoding']);
 
+/**
+ * Channel-binding negotiation failures (RFC 5802 §6, RFC 9266) are decided from the gs2 header,
+ * before any proof is checked: they guess nothing. Counting them locks out real clients that
+ * try every -PLUS variant first (slixmpp 1.8 over TLS 1.3 knows only tls-unique).
+ */
+const NEGOTIATION_FAILURE_TEXTS: ReadonlySet<string> = new Set(['unsupported-channel-binding-type', 'server-does-support-channel-binding']);
+
 export interface AuthSession {
   start(mechanism: string, initialResponse: Buffer | undefined): Promise<SaslStep>;
   step(response: Buffer | undefined): Promise<SaslStep>;
@@ -150,7 +157,7 @@ class Session implements AuthSession {
     try {
       if (step.kind === 'success' && step.identity.kind === 'user') {
         await this.policy.recordSuccess(this.connection.ip, this.account);
-      } else if (step.kind === 'failure' && COUNTED_FAILURES.has(step.condition)) {
+      } else if (step.kind === 'failure' && COUNTED_FAILURES.has(step.condition) && !NEGOTIATION_FAILURE_TEXTS.has(step.text ?? '')) {
         await this.policy.recordFailure(this.connection.ip, this.account);
       }
     } catch {

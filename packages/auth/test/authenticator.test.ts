@@ -127,6 +127,25 @@ describe('authenticator', () => {
     expect(await counters.get(policy.keys('192.0.2.1').address)).toBe(1);
   });
 
+  it('channel-binding negotiation failures are refused but not counted as guesses', async () => {
+    const { authenticator, policy, counters } = await setup();
+    // -PLUS offered (tls-exporter available); the client answers with gs2 flag `y`, as slixmpp
+    // 1.8 does over TLS 1.3, and then asks for a binding type we lack.
+    const offeredMechanisms = authenticator.offeredMechanisms({ secure: true, channelBindingTypes: ['tls-exporter'], hasClientCert: false });
+    expect(offeredMechanisms).toContain('SCRAM-SHA-256-PLUS');
+    const connection: ConnectionInfo = { ip: '192.0.2.7', domain: 'example.com', secure: true, channelBindings: { 'tls-exporter': Buffer.alloc(32, 1) }, offeredMechanisms };
+    const y = await authenticator.session(connection).start('SCRAM-SHA-256', Buffer.from('y,,n=juliet,r=abcdefghijklmnop'));
+    expect(y).toMatchObject({ kind: 'failure', condition: 'not-authorized', text: 'server-does-support-channel-binding' });
+    const unique = await authenticator.session(connection).start('SCRAM-SHA-256-PLUS', Buffer.from('p=tls-unique,,n=juliet,r=abcdefghijklmnop'));
+    expect(unique).toMatchObject({ kind: 'failure', condition: 'not-authorized', text: 'unsupported-channel-binding-type' });
+    const keys = policy.keys('192.0.2.7', 'example.com/juliet');
+    expect(await counters.get(keys.address)).toBe(0);
+    expect(await counters.get(keys.account!)).toBe(0);
+    // A wrong password still counts.
+    await authenticator.session(connection).start('PLAIN', plain('juliet', 'wrong'));
+    expect(await counters.get(keys.account!)).toBe(1);
+  });
+
   it('a disabled account reads account-disabled only with the right password', async () => {
     const { authenticator, connection, credentials } = await setup();
     await setUserDisabled(credentials, 'example.com', 'juliet', true);

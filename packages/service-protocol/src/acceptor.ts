@@ -140,7 +140,7 @@ export class ChannelAcceptor {
     const id = newChannelId();
     const channel = new ChannelEndpoint(
       { role: 'gateway', ...(this.options.receiveLimits ? { receiveLimits: this.options.receiveLimits } : {}), limits: this.limits, ackMode: this.options.ackMode ?? 'auto' },
-      { gateway: this.options.gateway, channel: id, peer, heartbeat: this.heartbeat, resumeTimeoutMs: this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, hooks: this.options.hooks ?? {} },
+      { gateway: this.options.gateway, channel: id, peer, instance: hello.instance, heartbeat: this.heartbeat, resumeTimeoutMs: this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, hooks: this.options.hooks ?? {} },
     );
     this.channelTable.set(id, channel);
     channel.once('closed', () => {

@@ -165,6 +165,8 @@ export interface GatewaySideConfig {
   gateway: string;
   channel: string;
   peer: ChannelPeer;
+  /** The instance name from the HELLO (or RESUME) that made the channel (§6.1). */
+  instance?: string;
   heartbeat: HeartbeatSettings;
   resumeTimeoutMs: number;
   hooks: GatewayHooks;
@@ -420,6 +422,11 @@ export class ChannelEndpoint extends EventEmitter {
   /** Gateway side: the peer's certificate-derived identity. */
   get peer(): ChannelPeer | undefined {
     return this.gatewaySide?.peer;
+  }
+
+  /** Gateway side: the instance name the service gave in the HELLO that made the channel (§6.1). */
+  get peerInstance(): string | undefined {
+    return this.gatewaySide?.instance;
   }
 
   get peerLimits(): ReceiveLimits | undefined {
