@@ -19,6 +19,8 @@ export const LAYERS = {
   jid: 0,
   pki: 0,
   'testing-redis': 0,
+  'proxy-protocol': 0,
+  'edge-limits': 0,
   errors: 1,
   sasl: 1,
   'service-protocol': 1,
