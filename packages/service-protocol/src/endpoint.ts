@@ -278,6 +278,7 @@ export class ChannelEndpoint extends EventEmitter {
   private readonly ownLimits: ReceiveLimits;
   private readonly limits: EndpointLimits;
   private readonly ackMode: AckMode;
+  private capacityWaiter: Promise<void> | undefined;
   private peerLimitsValue: ReceiveLimits | undefined;
   private heartbeat: HeartbeatSettings;
   private link: Link | undefined;
@@ -445,16 +446,21 @@ export class ChannelEndpoint extends EventEmitter {
   /** Resolves when the send queue is below half its high-water mark, or the channel closes. */
   waitForCapacity(): Promise<void> {
     if (this.scheduler.writable || this.stateValue === 'closed') return Promise.resolve();
-    return new Promise((resolve) => {
+    // One shared promise and one pair of listeners however many senders wait (no listener leak).
+    // Every waiter wakes on 'drain'; each must check again, as the queue may fill before it sends.
+    this.capacityWaiter ??= new Promise<void>((resolve) => {
       const done = (): void => {
         this.off('drain', done);
         this.off('closed', done);
+        this.capacityWaiter = undefined;
         resolve();
       };
       this.on('drain', done);
       this.on('closed', done);
     });
+    return this.capacityWaiter;
   }
+
 
   /**
    * Queues a stanza or session event on its lane. Resolves when the peer acknowledges it (§8.1);

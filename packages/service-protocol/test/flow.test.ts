@@ -75,12 +75,17 @@ describe('window and backpressure (§11)', () => {
     expect(refused).toBeGreaterThan(0);
     let capacity = false;
     const waiting = g.waitForCapacity().then(() => (capacity = true));
+    // However many senders wait, the endpoint holds one listener pair (no MaxListeners leak).
+    const others = Array.from({ length: 50 }, () => g.waitForCapacity());
+    expect(g.listenerCount('drain')).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(capacity).toBe(false);
     // The application catches up: each ack opens the window and the queue drains.
     service.on('message', (message: InboundMessage) => message.ack());
     for (const message of received.splice(0)) message.ack();
     await waiting;
+    await Promise.all(others);
+    expect(g.listenerCount('drain')).toBe(0);
     await Promise.all(sends);
     expect(g.writable).toBe(true);
     expect(g.stats()).toMatchObject({ outstandingMessages: 0, queuedMessages: 0 });
