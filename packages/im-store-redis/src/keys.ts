@@ -45,6 +45,8 @@ export interface AccountKeys {
   vcard: string;
   /** Hash: "<namespace>\n<name>" → private XML. */
   privateXml: string;
+  /** Hash: resource → "<expiresAt> <stamp>\n<presence XML>"; the key expires with its newest field. */
+  presence: string;
 }
 
 /** Fields of the meta hash. */
@@ -87,6 +89,7 @@ export function accountKeys(prefix: string, account: string): AccountKeys {
     blocked: `${base}block`,
     vcard: `${base}vcard`,
     privateXml: `${base}priv`,
+    presence: `${base}pres`,
   };
 }
 

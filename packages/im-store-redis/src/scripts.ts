@@ -402,6 +402,57 @@ redis.call('HINCRBY', KEYS[1], 'pb', int(-(string.len(ARGV[1]) + string.len(old)
 return 1
 `,
   },
+
+  // Presence: KEYS[1] is the account's presence hash, resource → "<expiresAt> <stamp>\n<xml>".
+  // Every script drops the expired fields it sees first (at most maxPresenceResources + 1 of them
+  // exist), so they never count and never come back. The key itself expires with its newest field.
+
+  // KEYS: presence. ARGV: resource, xml, maxPresenceResources, presenceTtlMs. -> 'ok' | 'too-many'
+  presenceSet: {
+    numberOfKeys: 1,
+    lua: `${PRELUDE}
+local now = now_ms()
+local all = redis.call('HGETALL', KEYS[1])
+local live, present = 0, false
+for i = 1, #all, 2 do
+  if tonumber(string.match(all[i + 1], '^(%d+)')) <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    live = live + 1
+    if all[i] == ARGV[1] then present = true end
+  end
+end
+if not present and live >= tonumber(ARGV[3]) then return 'too-many' end
+local ttl = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[1], int(now + ttl) .. ' ' .. int(now) .. '\\n' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl)
+return 'ok'
+`,
+  },
+
+  // KEYS: presence. ARGV: resource to remove ('' for none), '1' to remove everything after reading.
+  // -> {removed 0|1, resource, value, ...live fields}
+  presenceList: {
+    numberOfKeys: 1,
+    lua: `${PRELUDE}
+local now = now_ms()
+local all = redis.call('HGETALL', KEYS[1])
+local out = {0}
+for i = 1, #all, 2 do
+  if tonumber(string.match(all[i + 1], '^(%d+)')) <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  elseif all[i] == ARGV[1] then
+    redis.call('HDEL', KEYS[1], all[i])
+    out[1] = 1
+  else
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
+  end
+end
+if ARGV[2] == '1' then redis.call('DEL', KEYS[1]) end
+return out
+`,
+  },
 } as const satisfies Record<string, ScriptDefinition>;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -19,7 +19,9 @@ import {
   checkJidList,
   checkMessageId,
   checkPrivateKey,
+  checkResource,
   checkXml,
+  decodePresence,
   decodePending,
   decodeRosterItem,
   formatMessageId,
@@ -46,7 +48,9 @@ import {
   type OfflineMessage,
   type OfflineStore,
   type PendingSubscription,
+  type PresenceStore,
   type PrivateXmlStore,
+  type StoredPresence,
   type ResolvedImStoreLimits,
   type RosterChange,
   type RosterItem,
@@ -222,6 +226,7 @@ class RedisImStore implements ImStore {
   readonly blocking: BlockingStore;
   readonly vcard: VCardStore;
   readonly privateXml: PrivateXmlStore;
+  readonly presence: PresenceStore;
   private readonly scripts: Record<ScriptName, ScriptCaller>;
   private closed = false;
 
@@ -245,6 +250,7 @@ class RedisImStore implements ImStore {
     this.blocking = this.makeBlocking();
     this.vcard = this.makeVCard();
     this.privateXml = this.makePrivateXml();
+    this.presence = this.makePresence();
   }
 
   async deleteAccount(account: string): Promise<void> {
@@ -620,6 +626,45 @@ class RedisImStore implements ImStore {
         const k = this.keys(account);
         const f = field(name, namespace);
         return Number(await this.run(() => this.scripts.privateRemove(k.meta, k.privateXml, f))) === 1;
+      },
+    };
+  }
+
+  // -- presence ---------------------------------------------------------------------------------
+
+  private makePresence(): PresenceStore {
+    /** One script both lists and (optionally) removes, dropping expired fields on the way. */
+    const listAndRemove = async (k: AccountKeys, resource: string, clear = false): Promise<{ removed: boolean; live: StoredPresence[] }> => {
+      const reply = (await this.run(() => this.scripts.presenceList(k.presence, resource, clear ? '1' : '0'))) as unknown[];
+      const live: StoredPresence[] = [];
+      for (let i = 1; i + 1 < reply.length; i += 2) {
+        const name = asString(reply[i]);
+        if (name === undefined) throw corrupt('presence resource is not a string');
+        live.push(decodePresence(name, reply[i + 1]).presence);
+      }
+      live.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+      return { removed: Number(reply[0]) === 1, live };
+    };
+    return {
+      set: async (account, resource, xml) => {
+        const k = this.keys(account);
+        checkResource(resource);
+        checkXml(xml);
+        const { maxPresenceBytes, maxPresenceResources, presenceTtlMs } = this.limits;
+        if (utf8Bytes(xml) > maxPresenceBytes) return { ok: false, reason: 'too-large', limit: maxPresenceBytes };
+        const reply = await this.run(() => this.scripts.presenceSet(k.presence, resource, xml, maxPresenceResources, presenceTtlMs));
+        if (reply === 'too-many') return { ok: false, reason: 'too-many', limit: maxPresenceResources };
+        if (reply !== 'ok') throw corrupt('unexpected presence set reply');
+        return { ok: true };
+      },
+      list: async (account) => (await listAndRemove(this.keys(account), '')).live,
+      remove: async (account, resource) => {
+        const k = this.keys(account);
+        return (await listAndRemove(k, checkResource(resource))).removed;
+      },
+      clear: async (account) => {
+        const k = this.keys(account);
+        return (await listAndRemove(k, '', true)).live.length;
       },
     };
   }

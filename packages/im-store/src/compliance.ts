@@ -157,6 +157,7 @@ export function imStoreComplianceSuite(name: string, factory: ImStoreComplianceF
           ok(await store.blocking.add(acct, ['spam@x']));
           ok(await store.vcard.set(acct, '<vCard/>'));
           ok(await store.privateXml.set(acct, 'q', 'urn:x', '<q/>'));
+          ok(await store.presence.set(acct, 'phone', '<presence/>'));
         }
         const oldVersion = await store.roster.version(doomed);
         await store.deleteAccount(doomed);
@@ -168,6 +169,8 @@ export function imStoreComplianceSuite(name: string, factory: ImStoreComplianceF
         expect(await store.blocking.list(doomed)).toEqual([]);
         expect(await store.vcard.get(doomed)).toBeNull();
         expect(await store.privateXml.get(doomed, 'q', 'urn:x')).toBeNull();
+        expect(await store.presence.list(doomed)).toEqual([]);
+        expect((await store.presence.list(bystander)).map((p) => p.resource)).toEqual(['phone']);
 
         expect(full(await store.roster.get(bystander)).items).toHaveLength(1);
         expect(await store.roster.listPending(bystander)).toHaveLength(2);
@@ -913,6 +916,74 @@ export function imStoreComplianceSuite(name: string, factory: ImStoreComplianceF
         expect(await small.privateXml.get(acct, 'r', 'urn:x')).toBe('x'.repeat(16));
         expect(await small.privateXml.remove(acct, 'q', 'urn:x')).toBe(true);
         ok(await small.privateXml.set(acct, 's', 'urn:x', 'x'.repeat(20)));
+        await store.deleteAccount(acct);
+      });
+    });
+
+    describe('presence (last available presence per resource)', () => {
+      it('sets, replaces, lists sorted by resource, removes, clears', async () => {
+        const acct = account();
+        expect(await store.presence.list(acct)).toEqual([]);
+        expect(await store.presence.remove(acct, 'none')).toBe(false);
+        const before = Date.now();
+        ok(await store.presence.set(acct, 'phone', '<presence><show>away</show></presence>'));
+        ok(await store.presence.set(acct, 'balcony ☀/x@y', '<presence/>'));
+        ok(await store.presence.set(acct, 'phone', '<presence><priority>5</priority></presence>'));
+        const listed = await store.presence.list(acct);
+        expect(listed.map((p) => [p.resource, p.xml])).toEqual([
+          ['balcony ☀/x@y', '<presence/>'],
+          ['phone', '<presence><priority>5</priority></presence>'],
+        ]);
+        for (const p of listed) expect(p.stamp).toBeGreaterThanOrEqual(before - 5000);
+        expect(await store.presence.remove(acct, 'phone')).toBe(true);
+        expect(await store.presence.remove(acct, 'phone')).toBe(false);
+        expect((await store.presence.list(acct)).map((p) => p.resource)).toEqual(['balcony ☀/x@y']);
+        ok(await store.presence.set(acct, 'tablet', '<presence/>'));
+        expect(await store.presence.clear(acct)).toBe(2);
+        expect(await store.presence.list(acct)).toEqual([]);
+        expect(await store.presence.clear(acct)).toBe(0);
+        await expectCode(store.presence.set(acct, '', '<presence/>'), 'IM_STORE_INVALID_ARGUMENT');
+        await expectCode(store.presence.set(acct, 'a\nb', '<presence/>'), 'IM_STORE_INVALID_ARGUMENT');
+        await expectCode(store.presence.set(acct, 'r'.repeat(1024), '<presence/>'), 'IM_STORE_INVALID_ARGUMENT');
+        await expectCode(store.presence.remove(acct, 42 as unknown as string), 'IM_STORE_INVALID_ARGUMENT');
+      });
+
+      it('refuses a presence above maxPresenceBytes and keeps the old one', async () => {
+        const small = await storeWith({ maxPresenceBytes: 10 });
+        const acct = account();
+        ok(await small.presence.set(acct, 'r', 'é'.repeat(5)));
+        expect(await small.presence.set(acct, 'r', 'x'.repeat(11))).toEqual({ ok: false, reason: 'too-large', limit: 10 });
+        expect((await small.presence.list(acct)).map((p) => p.xml)).toEqual(['é'.repeat(5)]);
+        await store.deleteAccount(acct);
+      });
+
+      it('refuses a presence for one resource more than maxPresenceResources; replacing still works', async () => {
+        const small = await storeWith({ maxPresenceResources: 2 });
+        const acct = account();
+        ok(await small.presence.set(acct, 'a', '<presence/>'));
+        ok(await small.presence.set(acct, 'b', '<presence/>'));
+        expect(await small.presence.set(acct, 'c', '<presence/>')).toEqual({ ok: false, reason: 'too-many', limit: 2 });
+        ok(await small.presence.set(acct, 'b', '<presence><show>dnd</show></presence>'));
+        expect(await small.presence.remove(acct, 'a')).toBe(true);
+        ok(await small.presence.set(acct, 'c', '<presence/>'));
+        expect((await small.presence.list(acct)).map((p) => p.resource)).toEqual(['b', 'c']);
+        await store.deleteAccount(acct);
+      });
+
+      it('forgets a presence presenceTtlMs after its last set; expired ones do not count', async () => {
+        const short = await storeWith({ presenceTtlMs: 150, maxPresenceResources: 1 });
+        const acct = account();
+        ok(await short.presence.set(acct, 'lost', '<presence/>'));
+        expect((await short.presence.list(acct)).map((p) => p.resource)).toEqual(['lost']);
+        // Bounded wait for the expiry (server clock on Redis).
+        let listed = await short.presence.list(acct);
+        for (let i = 0; i < 100 && listed.length > 0; i++) {
+          await sleep(50);
+          listed = await short.presence.list(acct);
+        }
+        expect(listed).toEqual([]);
+        ok(await short.presence.set(acct, 'next', '<presence/>')); // the expired one no longer counts
+        expect(await short.presence.remove(acct, 'lost')).toBe(false);
         await store.deleteAccount(acct);
       });
     });

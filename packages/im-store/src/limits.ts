@@ -52,6 +52,12 @@ export interface ImStoreLimits {
    * namespace and element name plus one. Refused (`quota-exceeded`), the old item stays. Default 512 KiB.
    */
   maxPrivateBytes?: number;
+  /** Resources with a stored presence per account. A presence for one more is refused (`too-many`). Default 100. */
+  maxPresenceResources?: number;
+  /** UTF-8 bytes of one stored presence. Refused (`too-large`), the old one stays. Default 16 KiB. */
+  maxPresenceBytes?: number;
+  /** A stored presence expires this long after its last `set` (a session lost without a word). Default 24 h. */
+  presenceTtlMs?: number;
 }
 
 export type ResolvedImStoreLimits = Required<ImStoreLimits>;
@@ -75,6 +81,9 @@ export const DEFAULT_IM_STORE_LIMITS: Readonly<ResolvedImStoreLimits> = Object.f
   maxVCardBytes: 64 * 1024,
   maxPrivateItemBytes: 64 * 1024,
   maxPrivateBytes: 512 * 1024,
+  maxPresenceResources: 100,
+  maxPresenceBytes: 16 * 1024,
+  presenceTtlMs: 24 * 60 * 60 * 1000,
 });
 
 /** Bounds that may be 0 (everything else must be at least 1). */

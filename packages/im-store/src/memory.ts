@@ -11,6 +11,7 @@ import {
   checkJidList,
   checkMessageId,
   checkPrivateKey,
+  checkResource,
   checkXml,
   decodePending,
   decodeRosterItem,
@@ -41,7 +42,9 @@ import type {
   ImStore,
   OfflineStore,
   PendingSubscription,
+  PresenceStore,
   PrivateXmlStore,
+  StoredPresence,
   RosterChange,
   RosterItem,
   RosterStore,
@@ -90,6 +93,8 @@ class AccountState {
   vcard: string | undefined = undefined;
   readonly privateXml = new Map<string, string>();
   privateBytes = 0;
+  /** resource → last available presence and when it expires */
+  readonly presence = new Map<string, { presence: StoredPresence; expiresAt: number }>();
 }
 
 /** Archive entries in ascending id order: appends at the end, drops from the front in O(1) amortised, searches in O(log n). */
@@ -161,6 +166,7 @@ class MemoryImStore implements ImStore {
   readonly blocking: BlockingStore;
   readonly vcard: VCardStore;
   readonly privateXml: PrivateXmlStore;
+  readonly presence: PresenceStore;
   private readonly accounts: Map<string, AccountState>;
   private closed = false;
 
@@ -177,6 +183,7 @@ class MemoryImStore implements ImStore {
     this.blocking = this.makeBlocking();
     this.vcard = this.makeVCard();
     this.privateXml = this.makePrivateXml();
+    this.presence = this.makePresence();
   }
 
   async deleteAccount(account: string): Promise<void> {
@@ -596,6 +603,52 @@ class MemoryImStore implements ImStore {
         state.privateXml.delete(key);
         state.privateBytes -= privateXmlCost(key, old);
         return true;
+      },
+    };
+  }
+
+  // -- presence ---------------------------------------------------------------------------------
+
+  private makePresence(): PresenceStore {
+    /** Drops the expired entries of one account (they are never returned, and never count). */
+    const prune = (state: AccountState | undefined, now: number): void => {
+      for (const [resource, entry] of state?.presence ?? []) if (entry.expiresAt <= now) state?.presence.delete(resource);
+    };
+    return {
+      set: async (account, resource, xml) => {
+        this.check(account);
+        checkResource(resource);
+        checkXml(xml);
+        const { maxPresenceBytes, maxPresenceResources, presenceTtlMs } = this.limits;
+        if (utf8Bytes(xml) > maxPresenceBytes) return { ok: false, reason: 'too-large', limit: maxPresenceBytes };
+        const now = this.clock();
+        const existing = this.read(account);
+        prune(existing, now);
+        if (existing?.presence.has(resource) !== true && (existing?.presence.size ?? 0) >= maxPresenceResources) {
+          return { ok: false, reason: 'too-many', limit: maxPresenceResources };
+        }
+        this.write(account).presence.set(resource, { presence: { resource, xml, stamp: now }, expiresAt: now + presenceTtlMs });
+        return { ok: true };
+      },
+      list: async (account) => {
+        const state = this.read(account);
+        prune(state, this.clock());
+        return [...(state?.presence.values() ?? [])]
+          .map((entry) => ({ ...entry.presence }))
+          .sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+      },
+      remove: async (account, resource) => {
+        const state = this.read(account);
+        checkResource(resource);
+        prune(state, this.clock());
+        return state?.presence.delete(resource) === true;
+      },
+      clear: async (account) => {
+        const state = this.read(account);
+        prune(state, this.clock());
+        const removed = state?.presence.size ?? 0;
+        state?.presence.clear();
+        return removed;
       },
     };
   }

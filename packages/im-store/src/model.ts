@@ -5,7 +5,7 @@
 
 import { corrupt, invalidArgument } from './errors.js';
 import type { ResolvedImStoreLimits } from './limits.js';
-import { SUBSCRIPTIONS, type ArchiveQuery, type ContactChange, type PendingSubscription, type RosterItem, type RosterRefusal, type Subscription } from './types.js';
+import { SUBSCRIPTIONS, type ArchiveQuery, type ContactChange, type PendingSubscription, type RosterItem, type StoredPresence, type RosterRefusal, type Subscription } from './types.js';
 
 /** A bare JID is at most 1023 bytes of localpart, '@', 1023 of domain (RFC 7622 §3.1): 2047; we allow a full JID's 3071. */
 export const MAX_JID_BYTES = 3071;
@@ -59,6 +59,30 @@ export function checkPrivateKey(value: unknown, what: string): string {
   if (!isWellFormed(value) || CONTROL.test(value)) throw invalidArgument(`${what} contains a control character or lone surrogate`);
   if (utf8Bytes(value) > MAX_PRIVATE_KEY_BYTES) throw invalidArgument(`${what} is longer than ${MAX_PRIVATE_KEY_BYTES} bytes`);
   return value;
+}
+
+/** A resourcepart (RFC 7622 §3.4): 1 to 1023 bytes, and never a control character (the stores use "\n" as a separator). */
+export const MAX_RESOURCE_BYTES = 1023;
+
+export function checkResource(value: unknown, what = 'resource'): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidArgument(`${what} must be a non-empty string`);
+  if (!isWellFormed(value) || CONTROL.test(value)) throw invalidArgument(`${what} contains a control character or lone surrogate`);
+  if (utf8Bytes(value) > MAX_RESOURCE_BYTES) throw invalidArgument(`${what} is longer than ${MAX_RESOURCE_BYTES} bytes`);
+  return value;
+}
+
+/** The stored form of a presence: "<expiresAt ms> <stamp ms>\n<xml>" (both implementations). */
+export function encodePresence(expiresAt: number, stamp: number, xml: string): string {
+  return `${expiresAt} ${stamp}\n${xml}`;
+}
+
+export function decodePresence(resource: string, raw: unknown): { expiresAt: number; presence: StoredPresence } {
+  if (typeof raw !== 'string') throw corrupt(`presence of ${resource} is not a string`);
+  const newline = raw.indexOf('\n');
+  const head = newline < 0 ? '' : raw.slice(0, newline);
+  const match = /^([0-9]+) ([0-9]+)$/.exec(head);
+  if (match === null) throw corrupt(`presence of ${resource}: bad header`);
+  return { expiresAt: Number(match[1]), presence: { resource, xml: raw.slice(newline + 1), stamp: Number(match[2]) } };
 }
 
 /** The private XML field of (name, namespace): "\n" cannot occur in either, so the split is unambiguous. */

@@ -310,6 +310,40 @@ export interface PrivateXmlStore {
   remove(account: string, name: string, namespace: string): Promise<boolean>;
 }
 
+// -- last presence per available resource (RFC 6121 §4.3, §4.4) -------------------------------
+
+/** The last available presence a resource sent (kept to answer probes and to broadcast). */
+export interface StoredPresence {
+  /** The resourcepart of the session's full JID. */
+  resource: string;
+  xml: string;
+  /** When it was stored (ms since the epoch, the store's clock). */
+  stamp: number;
+}
+
+export type PresenceSetResult =
+  | { ok: true }
+  /** The presence alone is larger than `maxPresenceBytes`: nothing changed. */
+  | { ok: false; reason: 'too-large'; limit: number }
+  /** The account already has `maxPresenceResources` live presences for other resources: nothing changed. */
+  | { ok: false; reason: 'too-many'; limit: number };
+
+/**
+ * Per account, per resource: the last available presence, until the resource goes unavailable
+ * (the service removes it on unavailable presence and on a closed session) or it expires
+ * `presenceTtlMs` after its last `set` (a session whose gateway died without telling anyone).
+ */
+export interface PresenceStore {
+  /** Stores (or replaces) the presence of one resource and restarts its expiry. */
+  set(account: string, resource: string, xml: string): Promise<PresenceSetResult>;
+  /** The live (unexpired) presences of the account, sorted by resource. */
+  list(account: string): Promise<StoredPresence[]>;
+  /** Returns whether there was one. */
+  remove(account: string, resource: string): Promise<boolean>;
+  /** Removes every presence of the account; returns how many there were. */
+  clear(account: string): Promise<number>;
+}
+
 // -- the whole store ----------------------------------------------------------------------------
 
 export interface ImStore {
@@ -322,6 +356,7 @@ export interface ImStore {
   readonly blocking: BlockingStore;
   readonly vcard: VCardStore;
   readonly privateXml: PrivateXmlStore;
+  readonly presence: PresenceStore;
   /** Removes everything the store holds for the account (XEP-0077 §3.2 cancellation), atomically. */
   deleteAccount(account: string): Promise<void>;
   /** Releases connections; every later call fails with IM_STORE_CLOSED. Idempotent. */
