@@ -22,12 +22,12 @@ describe('ambrosia', () => {
     expect(r.err).toContain("unknown command 'frobnicate'");
   });
 
-  it('dev says what it will start, in human form and as JSON', async () => {
-    const human = await run('dev', '--domain', 'example.org');
-    expect(human.code).toBe(0);
-    expect(human.out).toContain('for example.org');
-    const json = await run('--json', 'dev');
-    expect(json.code).toBe(0);
-    expect(JSON.parse(json.out)).toMatchObject({ ready: false, domain: 'localhost' });
+  it('dev refuses bad options with exit code 2 before starting anything', async () => {
+    const r = await run('dev', '--c2s-port', '70000');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('ambrosia: --c2s-port must be a port number from 0 to 65535 (got "70000")\n');
+    const u = await run('dev', '--user', 'nopassword');
+    expect(u.code).toBe(2);
+    expect(u.err).toBe('ambrosia: --user takes name:password (got "nopassword")\n');
   });
 });
