@@ -66,7 +66,11 @@ export class FromServices {
       return;
     }
     const from = jidAttribute(element, 'from');
-    if (from === undefined || asciiDomain(from) !== context.origin) {
+    if (from === undefined && element.attrs.from === undefined && this.isAccountPush(element, context)) {
+      // RFC 6120 §8.1.2.1 / RFC 6121 §2.1.6: a push on the account's behalf may come without
+      // 'from'; the client reads it as from its own account. Allowed only to a session of the
+      // origin's domain, addressed to that very session.
+    } else if (from === undefined || asciiDomain(from) !== context.origin) {
       this.refuse(channel, element, report, `invalid-from: 'from' must be an address of ${context.origin}`);
       return;
     }
@@ -86,6 +90,14 @@ export class FromServices {
         this.bounce(channel, element, new StanzaError('remote-server-not-found', { text: 'this gateway does not reach remote servers yet' }));
         return;
     }
+  }
+
+  /** A stanza without 'from' for a session here whose full JID is the stanza's `to`, in the origin's domain. */
+  private isAccountPush(element: Element, context: StanzaMessage['context']): boolean {
+    if (context.via !== 'c2s' || context.gateway !== this.options.gatewayId) return false;
+    const to = jidAttribute(element, 'to');
+    if (to === undefined || to.resource === '' || asciiDomain(to) !== context.origin) return false;
+    return this.options.sessions()?.sessionFor(to.toString()) === context.session;
   }
 
   /** §4.2 via c2s: to the session `sessionId` held here; §9: its fate is reported when asked. */

@@ -97,6 +97,21 @@ describe('refused: a service speaks only for its registered domains (§4.2)', ()
     expect(reply).toMatchObject({ condition: 'forbidden', to: 'mallory@example.com/x', from: 'romeo@example.org/orchard' });
   });
 
+  it('delivers a push without from to the very session it addresses (RFC 6121 §2.1.6), and nothing else', async () => {
+    const push = (to: string) => `<iq type="set" id="push1" to="${to}"><query xmlns="jabber:iq:roster"><item jid="bob@example.org"/></query></iq>`;
+    await sendToGateway(im, push('romeo@example.org/orchard'), { via: 'c2s', origin: 'example.org', session: 'c2s-romeo' });
+    expect(fixture.sessions.delivered.map((d) => d.session)).toEqual(['c2s-romeo']);
+    expect(fixture.sessions.delivered[0]!.stanza.attrs.from).toBeUndefined();
+    const before = fixture.hub.stats().refused;
+    // Addressed to another session than the one named, or to a bare JID: refused.
+    await sendToGateway(im, push('romeo@example.org/other'), { via: 'c2s', origin: 'example.org', session: 'c2s-romeo' });
+    await sendToGateway(im, push('romeo@example.org'), { via: 'c2s', origin: 'example.org', session: 'c2s-romeo' });
+    await until(() => im.stanzas.length >= 2, 'the two refusals');
+    expect(fixture.hub.stats().refused).toBe(before + 2);
+    expect(fixture.sessions.delivered).toHaveLength(1);
+    im.stanzas.length = 0;
+  });
+
   it('refuses a stanza without from, and one that is not XML', async () => {
     const before = fixture.hub.stats().refused;
     await sendToGateway(im, '<message to="romeo@example.org/orchard"><body>x</body></message>', { via: 'routed', origin: 'example.org' });
