@@ -36,8 +36,12 @@ function runOne(file) {
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      const text = String(d);
-      if (!text.includes(MARK)) process.stdout.write(text);
+      // Print what the benchmark prints, without the results line (which may share a chunk with it).
+      const text = String(d)
+        .split('\n')
+        .filter((line) => !line.startsWith(MARK))
+        .join('\n');
+      if (text.trim() !== '') process.stdout.write(text);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), PER_BENCH_TIMEOUT_MS);
     child.on('exit', (code) => {
