@@ -17,7 +17,8 @@ export class OriginResolver {
    * The registered domain of the stanza's `from`; throws `invalid-from` otherwise. With
    * `allowServerStanza`, a stanza without `from` (to a client, it comes from the server on behalf
    * of the account, RFC 6120 §8.1.2.1: roster pushes, RFC 6121 §2.1.6) takes the domain of its
-   * `to` when registered, or the only registered domain.
+   * `to` when registered, or the only registered domain; a stanza from another domain (delivered
+   * by the recipient's home service) takes the domain of its `to` when registered.
    */
   originOf(stanza: Element, allowServerStanza = false): string {
     const from = stanza.attrs['from'] as unknown;
@@ -33,6 +34,13 @@ export class OriginResolver {
     const parsed = tryParseJID(from);
     if (parsed === undefined) throw new ServiceSdkError('invalid-from', 'the stanza\'s from attribute is not a valid JID');
     const domain = parsed.toASCIIDomain();
+    if (!this.domains.has(domain) && allowServerStanza) {
+      // To a client, the service is the recipient's home server: it delivers what other domains
+      // send its users (s2s, error replies for remote domains, RFC 6120 §10.4.3). The origin is
+      // then the recipient's domain (docs/service-protocol.md §4.2).
+      const toDomain = tryParseJID(String(stanza.attrs['to'] ?? ''))?.toASCIIDomain();
+      if (toDomain !== undefined && this.domains.has(toDomain)) return toDomain;
+    }
     if (!this.domains.has(domain)) {
       throw new ServiceSdkError('invalid-from', `from domain ${domain} is not a registered domain of this service (${this.list()}); the gateway would refuse it`);
     }

@@ -83,7 +83,7 @@ describe('connect, register, stanzas both ways', () => {
     const gw = await gateway();
     const sdk = await service(gw);
     await expect(sdk.route(message('mallory@evil.example', 'romeo@example.org', 'x'))).rejects.toMatchObject({ code: 'invalid-from' });
-    await expect(sdk.sendToSession({ gateway: 'gw-1', session: 's' }, xml('message', { from: 'example.com', to: 'a@example.org' }))).rejects.toMatchObject({ code: 'invalid-from' });
+    await expect(sdk.sendToSession({ gateway: 'gw-1', session: 's' }, xml('message', { from: 'example.com', to: 'a@example.net' }))).rejects.toMatchObject({ code: 'invalid-from' });
     await expect(sdk.route(xml('message', { to: 'a@example.org' }))).rejects.toMatchObject({ code: 'invalid-from' });
     expect(gw.received).toHaveLength(0);
     // To a client, a stanza without from comes from the server for the account (a roster push):
@@ -91,8 +91,13 @@ describe('connect, register, stanzas both ways', () => {
     const push = xml('iq', { type: 'set', to: 'juliet@example.org/balcony', id: 'push1' }, xml('query', { xmlns: 'jabber:iq:roster' }));
     expect(await sdk.sendToSession({ gateway: 'gw-1', session: 's' }, push)).toBe('accepted');
     expect(gw.received.at(-1)!.message.context.origin).toBe('example.org');
+    // To a client, a stanza from another domain (s2s, a remote-server-not-found reply) is
+    // delivered by the recipient's home service: its origin is the domain of its to.
+    const inbound = xml('message', { type: 'error', from: 'montague@verona.example', to: 'juliet@example.org/balcony' });
+    expect(await sdk.sendToSession({ gateway: 'gw-1', session: 's' }, inbound)).toBe('accepted');
+    expect(gw.received.at(-1)!.message.context.origin).toBe('example.org');
     await expect(sdk.route(xml('message', { from: 'example.org' }))).rejects.toMatchObject({ code: 'invalid-stanza' });
-    expect(gw.received).toHaveLength(1);
+    expect(gw.received).toHaveLength(2);
   });
 
   it('fails start() fast when the gateway refuses every registration', async () => {

@@ -97,7 +97,7 @@ export class Dispatcher {
    * service-unavailable (no instance, or nobody took it within stanzaTimeoutMs),
    * resource-constraint (too many pending, or the channel's queue is full), policy-violation (too large).
    */
-  dispatch(target: DispatchTarget, lane: string, message: Outbound): Promise<void> {
+  dispatch(target: DispatchTarget, lane: string, message: Outbound, options: { parkIfNone?: boolean } = {}): Promise<void> {
     if (this.closing) return Promise.reject(unavailable('the gateway is shutting down'));
     if (this.pendingCount >= this.limits.maxPendingStanzas) {
       this.counters.failed++;
@@ -106,7 +106,10 @@ export class Dispatcher {
     const keyHash = hashString(target.routingKey);
     const affinityKey = `${serviceKey(target.domain, target.type)}\n${target.routingKey}`;
     const instance = this.choose(target, keyHash, affinityKey);
-    if (instance === undefined) {
+    // parkIfNone: the domain is served elsewhere in the cluster, so an instance is expected here
+    // soon (this gateway just started, or the instance is reconnecting): wait, bounded by
+    // stanzaTimeoutMs and maxParkedStanzas, instead of refusing.
+    if (instance === undefined && (options.parkIfNone !== true || this.parkedCount >= this.limits.maxParkedStanzas)) {
       this.counters.failed++;
       return Promise.reject(unavailable(`no instance of ${target.domain}/${target.type} is connected`));
     }
@@ -131,7 +134,8 @@ export class Dispatcher {
       this.pendingCount++;
       if (message.kind === 'stanza') this.byStanzaKey.set(message.context.key ?? '', pending);
       else this.byEvent.set(message, pending);
-      this.send(pending, instance);
+      if (instance === undefined) this.park(pending);
+      else this.send(pending, instance);
     });
   }
 
@@ -285,6 +289,11 @@ export class Dispatcher {
       this.settle(pending, unavailable(this.closing ? 'the gateway is shutting down' : `no instance of ${pending.target.domain}/${pending.target.type} is connected`));
       return;
     }
+    this.park(pending);
+  }
+
+  /** Holds a message until an instance of its domain/type is added (instanceAdded) or its deadline. */
+  private park(pending: Pending): void {
     const key = serviceKey(pending.target.domain, pending.target.type);
     let waiting = this.parked.get(key);
     if (waiting === undefined) {

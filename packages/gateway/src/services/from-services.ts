@@ -18,6 +18,8 @@ export interface FromServicesOptions {
   /** Does the channel hold a registration of this domain (any type) / of this domain and type? */
   registered: (channel: ChannelEndpoint, domain: string, type?: ServiceType) => boolean;
   newKey: () => string;
+  /** Is domain/type served somewhere in the cluster (the registry's routing view)? */
+  servedInCluster: (domain: string, type: ServiceType) => boolean;
   log: HubLogger;
   maxStanzaBytes: number;
 }
@@ -70,7 +72,7 @@ export class FromServices {
       // RFC 6120 §8.1.2.1 / RFC 6121 §2.1.6: a push on the account's behalf may come without
       // 'from'; the client reads it as from its own account. Allowed only to a session of the
       // origin's domain, addressed to that very session.
-    } else if (from === undefined || asciiDomain(from) !== context.origin) {
+    } else if (from === undefined || (asciiDomain(from) !== context.origin && !this.isInboundDelivery(element, context))) {
       this.refuse(channel, element, report, `invalid-from: 'from' must be an address of ${context.origin}`);
       return;
     }
@@ -98,6 +100,18 @@ export class FromServices {
     const to = jidAttribute(element, 'to');
     if (to === undefined || to.resource === '' || asciiDomain(to) !== context.origin) return false;
     return this.options.sessions()?.sessionFor(to.toString()) === context.session;
+  }
+
+  /**
+   * §4.2: a stanza from another domain for a client of the origin's domain. The service is the
+   * recipient's home server and delivers what other domains send its users (over s2s, or error
+   * replies for remote domains, RFC 6120 §10.4.3); it still cannot send as another domain to
+   * anyone else.
+   */
+  private isInboundDelivery(element: Element, context: StanzaMessage['context']): boolean {
+    if (context.via !== 'c2s') return false;
+    const to = jidAttribute(element, 'to');
+    return to !== undefined && to.local !== '' && asciiDomain(to) === context.origin;
   }
 
   /** §4.2 via c2s: to the session `sessionId` held here; §9: its fate is reported when asked. */
@@ -151,7 +165,11 @@ export class FromServices {
       return;
     }
     const domain = asciiDomain(to);
-    const type = FORWARD_TYPES.find((candidate) => this.options.table.has(domain, candidate));
+    // An instance connected here; else one elsewhere in the cluster, which will connect here too
+    // (every instance connects to every gateway): the stanza waits for it (bounded), e.g. while
+    // this gateway has just started and the services are reconnecting.
+    const local = FORWARD_TYPES.find((candidate) => this.options.table.has(domain, candidate));
+    const type = local ?? FORWARD_TYPES.find((candidate) => this.options.servedInCluster(domain, candidate));
     if (type === undefined) {
       report('undelivered');
       // Routed to a domain no service here serves: a remote domain, and s2s does not exist yet.
@@ -168,11 +186,16 @@ export class FromServices {
     const wireKey = message.context.key !== '' && !this.options.dispatcher.hasStanzaKey(message.context.key) ? message.context.key : this.options.newKey();
     this.counters.toServices++;
     this.options.dispatcher
-      .dispatch({ domain, type, routingKey }, routingKey, {
-        kind: 'stanza',
-        context: { via: 'service', gateway: this.options.gatewayId, session: '', origin: message.context.origin, key: wireKey },
-        xml: message.xml,
-      })
+      .dispatch(
+        { domain, type, routingKey },
+        routingKey,
+        {
+          kind: 'stanza',
+          context: { via: 'service', gateway: this.options.gatewayId, session: '', origin: message.context.origin, key: wireKey },
+          xml: message.xml,
+        },
+        { parkIfNone: local === undefined },
+      )
       .then(
         () => report('delivered'),
         (error: unknown) => {

@@ -44,10 +44,18 @@ export interface ServiceHubTls {
   ca: string;
 }
 
+/** Below the hub's stanza timeout (30 s), so stanzas of a dead instance move before they time out. */
+export const DEFAULT_HUB_RESUME_TIMEOUT_MS = 10_000;
+
 /** Settings of the channels themselves, handed to service-protocol's ChannelAcceptor. */
 export interface ServiceHubChannelOptions {
   heartbeat?: Partial<HeartbeatSettings>;
-  /** How long a channel whose link was lost waits for RESUME before it ends and its stanzas move (§10.5). Default 60 s. */
+  /**
+   * How long a channel whose link was lost waits for RESUME before it ends and its stanzas move
+   * to another instance (§10.5). Default 10 s (`DEFAULT_HUB_RESUME_TIMEOUT_MS`): well inside the
+   * 30 s a routed stanza may wait (`stanzaTimeoutMs`), so a killed instance's users move to a
+   * live one instead of timing out; a service that reconnects within it resumes.
+   */
   resumeTimeoutMs?: number;
   /** Channels held at once (§15, default 4 096). */
   maxChannels?: number;
@@ -151,6 +159,7 @@ export class ServiceHub implements ServiceRouter {
       sessions: () => this.sessions,
       dispatcher: this.dispatcher,
       table: this.table,
+      servedInCluster: (domain, type) => this.servedInCluster(domain, type),
       registered: (channel, domain, type) => this.holdsRegistration(channel, domain, type),
       newKey: () => this.newKey(),
       log: this.log,
@@ -160,7 +169,7 @@ export class ServiceHub implements ServiceRouter {
     this.acceptor = new ChannelAcceptor({
       gateway: this.gatewayId,
       ...(channelOptions.heartbeat === undefined ? {} : { heartbeat: channelOptions.heartbeat }),
-      ...(channelOptions.resumeTimeoutMs === undefined ? {} : { resumeTimeoutMs: channelOptions.resumeTimeoutMs }),
+      resumeTimeoutMs: channelOptions.resumeTimeoutMs ?? DEFAULT_HUB_RESUME_TIMEOUT_MS,
       ...(channelOptions.maxChannels === undefined ? {} : { maxChannels: channelOptions.maxChannels }),
       ...(channelOptions.receiveLimits === undefined ? {} : { receiveLimits: channelOptions.receiveLimits }),
       ...(channelOptions.limits === undefined ? {} : { limits: channelOptions.limits }),
@@ -220,18 +229,34 @@ export class ServiceHub implements ServiceRouter {
   route(stanza: InboundStanza): Promise<void> {
     // Encoded once: a stanza handed to another instance is not converted again.
     const xml = stanza.xml === undefined ? Buffer.from(serialize(stanza.element), 'utf8') : typeof stanza.xml === 'string' ? Buffer.from(stanza.xml, 'utf8') : stanza.xml;
-    return this.dispatcher.dispatch({ domain: canonicalDomain(stanza.domain), type: stanza.type, routingKey: stanza.routingKey }, stanza.session, {
-      kind: 'stanza',
-      context: { via: stanza.via, gateway: this.gatewayId, session: stanza.session, origin: stanza.origin, key: this.newKey() },
-      xml,
-    });
+    const domain = canonicalDomain(stanza.domain);
+    return this.dispatcher.dispatch(
+      { domain, type: stanza.type, routingKey: stanza.routingKey },
+      stanza.session,
+      {
+        kind: 'stanza',
+        context: { via: stanza.via, gateway: this.gatewayId, session: stanza.session, origin: stanza.origin, key: this.newKey() },
+        xml,
+      },
+      { parkIfNone: this.servedInCluster(domain, stanza.type) },
+    );
   }
 
   sessionEvent(domain: string, routingKey: string, event: SessionEventInput): Promise<void> {
     const message: SessionEventMessage = { ...event, kind: 'session-event', gateway: this.gatewayId };
-    return this.dispatcher.dispatch({ domain: canonicalDomain(domain), type: 'client', routingKey }, event.session, message).catch((error: unknown) => {
-      this.log('debug', 'session-event-lost', { event: event.event, session: event.session, reason: error instanceof Error ? error.message : String(error) });
+    const canonical = canonicalDomain(domain);
+    return this.dispatcher.dispatch({ domain: canonical, type: 'client', routingKey }, event.session, message, { parkIfNone: this.servedInCluster(canonical, 'client') }).catch((error: unknown) => {
+      this.log('debug', 'session-event-lost', { sessionEvent: event.event, session: event.session, reason: error instanceof Error ? error.message : String(error) });
     });
+  }
+
+  /** An instance of domain/type is live somewhere in the cluster (registry cache; false when stale). */
+  private servedInCluster(canonical: string, type: ServiceType): boolean {
+    try {
+      return this.options.registry.routing.instances(canonical, type).length > 0;
+    } catch {
+      return false;
+    }
   }
 
   serves(domain: string, type: ServiceType): boolean {

@@ -91,10 +91,24 @@ describe('refused: a service speaks only for its registered domains (§4.2)', ()
   });
 
   it('refuses a from of another domain (invalid-from) and answers with a forbidden error', async () => {
-    await sendToGateway(im, message('mallory@example.com/x', 'romeo@example.org/orchard'), { via: 'c2s', origin: 'example.org', session: 'c2s-romeo' });
+    await sendToGateway(im, message('mallory@example.com/x', 'romeo@example.org/orchard'), { via: 'routed', origin: 'example.org' });
     expect(fixture.sessions.delivered).toHaveLength(0);
     const reply = await bounced(im);
     expect(reply).toMatchObject({ condition: 'forbidden', to: 'mallory@example.com/x', from: 'romeo@example.org/orchard' });
+  });
+
+  it('delivers to a client of the origin domain a stanza from another domain (the home server delivering inbound traffic), and nothing else', async () => {
+    const error = `<message type="error" id="e1" from="montague@verona.example" to="romeo@example.org/orchard"><error type="cancel"><remote-server-not-found xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/></error></message>`;
+    await sendToGateway(im, error, { via: 'c2s', origin: 'example.org', session: 'c2s-romeo' });
+    await until(() => fixture.sessions.delivered.length === 1, 'the delivery');
+    expect(fixture.sessions.delivered[0]!.stanza.attrs.from).toBe('montague@verona.example');
+    fixture.sessions.delivered.length = 0;
+    // Addressed outside the origin's domain: still invalid-from.
+    const before = fixture.hub.stats().refused;
+    await sendToGateway(im, message('mallory@example.com/x', 'juliet@example.net/x'), { via: 'c2s', origin: 'example.org', session: 'c2s-romeo' });
+    await until(() => fixture.hub.stats().refused === before + 1, 'the refusal');
+    expect(fixture.sessions.delivered).toHaveLength(0);
+    im.stanzas.length = 0;
   });
 
   it('delivers a push without from to the very session it addresses (RFC 6121 §2.1.6), and nothing else', async () => {

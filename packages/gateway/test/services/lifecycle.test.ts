@@ -61,6 +61,25 @@ describe('bounds', () => {
   });
 });
 
+describe('a domain served elsewhere in the cluster', () => {
+  it('waits (bounded) for its instance to connect here instead of refusing: a gateway that just started', async () => {
+    const fixture = await hub({ limits: { stanzaTimeoutMs: 10_000 } });
+    // The instance is live in the registry through another gateway and has not reached this one yet.
+    await fixture.registry.gateways.announce({ id: 'gw-other', addresses: ['127.0.0.1'], ports: {}, load: 0, state: 'active' });
+    await fixture.registry.services.register({ domain: 'example.org', type: 'client', instanceId: 'im-late', gatewayId: 'gw-other' });
+    await fixture.registry.heartbeat();
+    expect(fixture.hub.serves('example.org', 'client')).toBe(true);
+    const routed = fixture.hub.route(clientStanza('early')).then(() => 'acked', (error: { condition: string }) => error.condition);
+    await until(() => fixture.hub.stats().parked === 1, 'the stanza to wait');
+    const late = await connectService(fixture.port, { instance: 'im-late', credentials: pki.service });
+    expect(await routed).toBe('acked');
+    expect(late.stanzas).toHaveLength(1);
+    // A domain nobody serves is still refused at once.
+    await expect(fixture.hub.route(clientStanza('x', { domain: 'nowhere.example' }))).rejects.toMatchObject({ condition: 'service-unavailable' });
+    await late.endpoint.close();
+  });
+});
+
 describe('close()', () => {
   it('closes channels with CLOSE shutdown, fails what nobody acked, removes the registrations, stops listening', async () => {
     const fixture = await startHub(pki, { channel: { resumeTimeoutMs: 300, limits: { closeTimeoutMs: 300 } } });
