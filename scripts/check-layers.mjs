@@ -3,8 +3,8 @@
 //  1. every import in a package is declared in that package's package.json;
 //  2. @ambrosia packages depend only on packages of a lower layer (so protocol packages never
 //     reach the gateway, and the IM service never imports the gateway);
-//  3. some npm packages belong to exactly one place (ioredis to storage adapters on Redis,
-//     ltx to the xml package, node-forge to pki).
+//  3. some npm packages belong to exactly one place (ioredis to the Redis connection layer and
+//     the storage adapters on Redis, ltx to the xml package, node-forge to pki).
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
@@ -21,11 +21,16 @@ export const LAYERS = {
   'testing-redis': 0,
   'proxy-protocol': 0,
   'edge-limits': 0,
+  // ambrosia.yaml's schema and loader: plain types, so any layer (and `ambrosia check config`) can
+  // read it; the composition root (cli) maps it onto each role's options, where tsc checks the fit.
+  config: 0,
   errors: 1,
   sasl: 1,
   'service-protocol': 1,
   registry: 1,
   'im-store': 1,
+  // the one Redis connection layer (URL forms, ioredis client) under the storage adapters
+  'redis-connection': 1,
   // 2: composition over the interfaces; storage adapters
   auth: 2,
   stream: 2,
@@ -48,7 +53,7 @@ const FORBIDDEN = {
 
 // npm packages that only the named workspace packages may import.
 const OWNED = {
-  ioredis: ['registry-redis', 'im-store-redis', 'testing-redis'],
+  ioredis: ['redis-connection', 'registry-redis', 'im-store-redis', 'testing-redis'],
   ltx: ['xml'],
   'node-forge': ['pki'],
 };

@@ -10,6 +10,8 @@
 //    service instance stamps with one clock, and ids from different instances stay ordered.
 // The ids, versions and stored forms are those of packages/im-store/src/model.ts.
 
+import type { ScriptDefinition } from '@ambrosia/redis-connection';
+
 const PRELUDE = `
 local function now_ms()
   local t = redis.call('TIME')
@@ -29,11 +31,6 @@ local function next_id(meta)
   return id
 end
 `;
-
-export interface ScriptDefinition {
-  numberOfKeys: number;
-  lua: string;
-}
 
 export const SCRIPTS = {
   // KEYS: meta, roster, pending, revisions. ARGV: jid.

@@ -2,9 +2,9 @@
 // is one Lua script over one account's keys (one hash slot), so two service instances handling the
 // same user during a membership change never lose an update.
 //
-// Failure behaviour, as the registry's (docs/registry.md, "When Redis fails"):
-//  - nothing queues: the offline queue is off and in-flight commands are not resent after a
-//    reconnect, so a call made while Redis is unreachable fails at once with IM_STORE_UNAVAILABLE
+// Failure behaviour, the connection's (@ambrosia/redis-connection) with the store's codes, as the
+// registry's (docs/registry.md, "When Redis fails"):
+//  - nothing queues: a call made while Redis is unreachable fails at once with IM_STORE_UNAVAILABLE
 //    and the service can refuse or retry the stanza instead of waiting on an unbounded queue;
 //  - a command that gets no answer fails after `commandTimeoutMs` (its effect is then unknown:
 //    callers treat it like a crash between write and acknowledgement);
@@ -12,7 +12,6 @@
 //  - READONLY (a demoted primary) fails the write with IM_STORE_READONLY; with Sentinel the
 //    connection is re-established so the Sentinels lead it to the new primary.
 
-import type { ConnectionOptions } from 'node:tls';
 import {
   archiveBounds,
   checkJid,
@@ -44,6 +43,7 @@ import {
   type ContactChange,
   type ContactState,
   type ImStore,
+  type ImStoreErrorCode,
   type ImStoreLimits,
   type OfflineMessage,
   type OfflineStore,
@@ -58,131 +58,49 @@ import {
   type RosterWriteResult,
   type VCardStore,
 } from '@ambrosia/im-store';
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import {
+  classifyRedisError,
+  CONNECTION_DEFAULTS,
+  createRedisConnection,
+  defineScripts,
+  errorMessage,
+  parseRedisUrl,
+  waitUntilReady,
+  type RedisConnection,
+  type RedisConnectionSettings,
+  type RedisFailure,
+  type RedisTopology,
+  type ScriptCaller,
+} from '@ambrosia/redis-connection';
 import { accountKeys, allKeys, checkPrefix, decodeKeyPart, DEFAULT_PREFIX, encodeKeyPart, type AccountKeys } from './keys.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
-import { parseRedisUrl, type RedisTopology } from './url.js';
 
-export interface RedisImStoreOptions extends ImStoreLimits {
+export interface RedisImStoreOptions extends ImStoreLimits, RedisConnectionSettings {
   /**
    * `redis://[user:password@]host:port[/db]`, `rediss://...` (TLS),
    * `redis-sentinel://h1:p1,h2:p2,h3:p3/masterName`, `redis-cluster://h1:p1,h2:p2,h3:p3`:
-   * the formats @ambrosia/registry-redis accepts.
+   * the forms of @ambrosia/redis-connection, the same as @ambrosia/registry-redis accepts.
    */
   url: string;
   /** Every key starts with it. Default "ambrosia:im:". */
   prefix?: string;
-  /** A command without an answer fails after this long. Default 2000. */
-  commandTimeoutMs?: number;
   /** Connecting gives up after this long: createRedisImStore rejects with IM_STORE_UNAVAILABLE. Default 5000. */
   connectTimeoutMs?: number;
-  /** Reconnection delay: baseMs doubled per attempt, capped at maxMs, plus up to 10% jitter. Default 50 / 2000. */
-  reconnectBackoff?: { baseMs?: number; maxMs?: number };
-  /** TLS options for rediss:// and ?tls=true (CA, client certificate, servername). */
-  tls?: ConnectionOptions;
   /** CLIENT SETNAME, to find the store's connection in CLIENT LIST. Default "ambrosia-im-store". */
   connectionName?: string;
 }
 
-type Client = Redis | Cluster;
-type ScriptCaller = (...args: Array<string | number>) => Promise<unknown>;
-
-/** Reply errors that mean "not now" rather than "no": the write was not applied, try later. */
-const TRANSIENT_REPLY = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS)\b/;
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+/** The store's code for each kind of failure the connection layer tells apart. */
+const IM_STORE_CODES: Record<RedisFailure, ImStoreErrorCode> = {
+  'invalid-url': 'IM_STORE_INVALID_ARGUMENT',
+  readonly: 'IM_STORE_READONLY',
+  rejected: 'IM_STORE_BACKEND_ERROR',
+  unavailable: 'IM_STORE_UNAVAILABLE',
+};
 
 export function toImStoreError(e: unknown): ImStoreError {
   if (isImStoreError(e)) return e;
-  const message = errorMessage(e);
-  if (message.startsWith('READONLY')) return new ImStoreError('IM_STORE_READONLY', message, { cause: e });
-  const name = (e as { name?: unknown } | null)?.name;
-  if (name === 'ReplyError' && !TRANSIENT_REPLY.test(message)) return new ImStoreError('IM_STORE_BACKEND_ERROR', message, { cause: e });
-  // Everything else is the transport: closed, not writeable, timed out, refused, no primary known.
-  return new ImStoreError('IM_STORE_UNAVAILABLE', message, { cause: e });
-}
-
-function backoff(baseMs: number, maxMs: number): (times: number) => number {
-  return (times) => {
-    const delay = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(times - 1, 0), 20));
-    return Math.round(delay + Math.random() * delay * 0.1);
-  };
-}
-
-function createClient(topology: RedisTopology, options: RedisImStoreOptions): Client {
-  const { baseMs = 50, maxMs = 2000 } = options.reconnectBackoff ?? {};
-  const retry = backoff(baseMs, maxMs);
-  const tls = topology.tls ? (options.tls ?? {}) : undefined;
-  const common: RedisOptions = {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
-    connectTimeout: options.connectTimeoutMs ?? 5000,
-    connectionName: options.connectionName ?? 'ambrosia-im-store',
-    ...(topology.username !== undefined ? { username: topology.username } : {}),
-    ...(topology.password !== undefined ? { password: topology.password } : {}),
-    ...(tls !== undefined ? { tls } : {}),
-  };
-  if (topology.mode === 'cluster') {
-    const clusterOptions: ClusterOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      clusterRetryStrategy: retry,
-      retryDelayOnFailover: 200,
-      retryDelayOnClusterDown: 200,
-      retryDelayOnTryAgain: 100,
-      maxRedirections: 16,
-      slotsRefreshTimeout: 2000,
-      redisOptions: common,
-    };
-    return new Cluster(
-      topology.nodes.map(({ host, port }) => ({ host, port })),
-      clusterOptions,
-    );
-  }
-  const base: RedisOptions = { ...common, enableAutoPipelining: true, retryStrategy: retry, db: topology.db };
-  if (topology.mode === 'standalone') return new Redis({ ...base, host: topology.host, port: topology.port });
-  return new Redis({
-    ...base,
-    sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
-    name: topology.masterName,
-    role: 'master',
-    sentinelRetryStrategy: retry,
-    failoverDetector: true,
-    ...(topology.sentinelPassword !== undefined ? { sentinelPassword: topology.sentinelPassword } : {}),
-    ...(tls !== undefined ? { enableTLSForSentinelMode: true } : {}),
-    reconnectOnError: (error) => error.message.startsWith('READONLY'),
-  });
-}
-
-/** Connects and resolves once Redis is usable; rejects with IM_STORE_UNAVAILABLE after the timeout. */
-async function connect(client: Client, timeoutMs: number): Promise<void> {
-  let lastError: string | undefined;
-  const onError = (e: unknown) => {
-    lastError = errorMessage(e);
-  };
-  client.on('error', onError);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.off('ready', onReady);
-        reject(new ImStoreError('IM_STORE_UNAVAILABLE', `no connection to Redis within ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`));
-      }, timeoutMs);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      client.once('ready', onReady);
-      client.connect().catch(() => {}); // failures surface as 'error' events; reconnection continues
-    });
-  } finally {
-    client.off('error', onError);
-  }
+  return new ImStoreError(IM_STORE_CODES[classifyRedisError(e)], errorMessage(e), { cause: e });
 }
 
 /**
@@ -191,14 +109,19 @@ async function connect(client: Client, timeoutMs: number): Promise<void> {
  */
 export async function createRedisImStore(options: RedisImStoreOptions): Promise<ImStore> {
   if (options === null || typeof options !== 'object') throw new ImStoreError('IM_STORE_INVALID_ARGUMENT', 'options are required');
-  const topology = parseRedisUrl(options.url);
+  let topology: RedisTopology;
+  try {
+    topology = parseRedisUrl(options.url);
+  } catch (e) {
+    throw toImStoreError(e); // IM_STORE_INVALID_ARGUMENT
+  }
   const prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
   const limits = resolveLimits(options);
-  const client = createClient(topology, options);
+  const client = createRedisConnection({ ...options, url: topology, connectionName: options.connectionName ?? 'ambrosia-im-store' });
   // Without a listener ioredis prints every connection error; our callers get them as rejections.
   client.on('error', () => {});
   try {
-    await connect(client, options.connectTimeoutMs ?? 5000);
+    await waitUntilReady(client, options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs);
   } catch (e) {
     client.disconnect();
     throw toImStoreError(e);
@@ -231,19 +154,12 @@ class RedisImStore implements ImStore {
   private closed = false;
 
   constructor(
-    private readonly client: Client,
+    private readonly client: RedisConnection,
     readonly kind: string,
     private readonly prefix: string,
     readonly limits: Readonly<ResolvedImStoreLimits>,
   ) {
-    const callers = {} as Record<ScriptName, ScriptCaller>;
-    for (const [name, definition] of Object.entries(SCRIPTS) as Array<[ScriptName, { numberOfKeys: number; lua: string }]>) {
-      client.defineCommand(name, definition);
-      const method = (client as unknown as Record<string, ScriptCaller>)[name];
-      if (typeof method !== 'function') throw new Error(`ioredis did not define the script command ${name}`);
-      callers[name] = method.bind(client);
-    }
-    this.scripts = callers;
+    this.scripts = defineScripts(client, SCRIPTS);
     this.roster = this.makeRoster();
     this.offline = this.makeOffline();
     this.archive = this.makeArchive();

@@ -1,8 +1,9 @@
 // What only the Redis adapter can get wrong: the key layout (one hash slot per account, nothing
-// left behind), behaviour when Redis is down or read-only, and the URL forms.
+// left behind), behaviour when Redis is down or read-only, and the error code for a bad URL.
 
 import { isImStoreError, type ImStore } from '@ambrosia/im-store';
 import { accountKeys, createRedisImStore, encodeKeyPart, parseRedisUrl } from '@ambrosia/im-store-redis';
+import { parseRedisUrl as sharedParseRedisUrl } from '@ambrosia/redis-connection';
 import { freePort, sendCommand, startCluster, startRedis, stopAll, type RedisCluster, type RedisServer } from '@ambrosia/testing-redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -170,62 +171,19 @@ describe('a standalone server', () => {
   });
 });
 
-describe('URL forms (the same as @ambrosia/registry-redis)', () => {
-  it('parses standalone, TLS, Sentinel and Cluster URLs', () => {
-    expect(parseRedisUrl('redis://127.0.0.1')).toEqual({ mode: 'standalone', host: '127.0.0.1', port: 6379, db: 0, tls: false });
-    expect(parseRedisUrl('rediss://u%40x:p%3Aw@h:7000/3')).toEqual({ mode: 'standalone', host: 'h', port: 7000, db: 3, tls: true, username: 'u@x', password: 'p:w' });
-    expect(parseRedisUrl('redis://secret@[::1]:7001')).toEqual({ mode: 'standalone', host: '::1', port: 7001, db: 0, tls: false, password: 'secret' });
-    expect(parseRedisUrl('redis-sentinel://a:1,b/mymaster?db=2&sentinelPassword=s&tls=true')).toEqual({
-      mode: 'sentinel',
-      sentinels: [
-        { host: 'a', port: 1 },
-        { host: 'b', port: 26379 },
-      ],
-      masterName: 'mymaster',
-      db: 2,
-      tls: true,
-      sentinelPassword: 's',
-    });
-    expect(parseRedisUrl('redis-cluster://127.0.0.1:1,127.0.0.1:2')).toEqual({
-      mode: 'cluster',
-      nodes: [
-        { host: '127.0.0.1', port: 1 },
-        { host: '127.0.0.1', port: 2 },
-      ],
-      tls: false,
-    });
+// The URL forms themselves are tested in @ambrosia/redis-connection; here only what this package
+// adds: the same parser re-exported, and a bad URL refused with the store's own code.
+describe('URL forms (those of @ambrosia/redis-connection)', () => {
+  it('re-exports the parser of @ambrosia/redis-connection', () => {
+    expect(parseRedisUrl).toBe(sharedParseRedisUrl);
+    expect(parseRedisUrl('redis-cluster://127.0.0.1:1,127.0.0.1:2')).toMatchObject({ mode: 'cluster', nodes: [{ port: 1 }, { port: 2 }] });
   });
 
-  it('refuses malformed URLs without echoing the password', () => {
-    const bad = [
-      'ftp://h',
-      'redis://h:0',
-      'redis://h:99999',
-      'redis://a,b',
-      'redis://h?x=1',
-      'redis://h/db',
-      'redis-sentinel://h',
-      'redis-cluster://h/1',
-      'redis-cluster://h?tls=maybe',
-      'redis://::1',
-      'not a url',
-      '',
-    ];
-    for (const url of bad) {
-      let error: unknown;
-      try {
-        parseRedisUrl(url);
-      } catch (e) {
-        error = e;
-      }
-      expect(isImStoreError(error, 'IM_STORE_INVALID_ARGUMENT'), url).toBe(true);
+  it('refuses malformed URLs with IM_STORE_INVALID_ARGUMENT, without echoing the password', async () => {
+    for (const url of ['ftp://h', 'redis://h:0', 'redis://a,b', 'redis-sentinel://h', 'redis-cluster://h?tls=maybe', 'redis://::1', 'not a url', '']) {
+      expect((await rejection(createRedisImStore({ url }))).code, url).toBe('IM_STORE_INVALID_ARGUMENT');
     }
-    let message = '';
-    try {
-      parseRedisUrl('redis://user:hunter2@h:1/x');
-    } catch (e) {
-      message = String(e);
-    }
+    const { message } = await rejection(createRedisImStore({ url: 'redis://user:hunter2@h:1/x' }));
     expect(message).toContain('user:***');
     expect(message).not.toContain('hunter2');
   });

@@ -1,16 +1,17 @@
-// The registry's storage driver on Redis through ioredis: standalone, Sentinel and Cluster.
-// Failure behaviour (docs/registry.md, "When Redis fails"):
-//  - nothing queues: the offline queue is off and in-flight commands are not resent after a
-//    reconnect, so a call made while Redis is unreachable fails at once with REGISTRY_UNAVAILABLE;
+// The registry's storage driver on Redis: standalone, Sentinel and Cluster, connected through
+// @ambrosia/redis-connection. Failure behaviour (docs/registry.md, "When Redis fails"), the
+// connection's with the registry's codes:
+//  - nothing queues: a call made while Redis is unreachable fails at once with REGISTRY_UNAVAILABLE;
 //  - a command that gets no answer fails after `commandTimeoutMs`;
 //  - reconnection is automatic, with exponential backoff capped at `reconnectBackoff.maxMs`;
 //  - READONLY (a demoted primary) fails the write with REGISTRY_READONLY; with Sentinel the
 //    connection is re-established so the Sentinels lead it to the new primary.
 
-import type { ConnectionOptions } from 'node:tls';
+import type { EventEmitter } from 'node:events';
 import {
   RegistryError,
   type BackendSignal,
+  type RegistryErrorCode,
   type BindExpectation,
   type CredentialRecord,
   type RegistryBackend,
@@ -23,52 +24,48 @@ import {
   type StoredSeeOtherHost,
   type StoredSession,
 } from '@ambrosia/registry';
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import {
+  classifyRedisError,
+  CONNECTION_DEFAULTS,
+  createRedisConnection,
+  defineScripts,
+  errorMessage,
+  isCluster,
+  isRedisNotReadyError,
+  parseRedisUrl,
+  waitUntilReady,
+  type RedisConnection,
+  type RedisConnectionSettings,
+  type RedisFailure,
+  type RedisTopology,
+  type ScriptCaller,
+} from '@ambrosia/redis-connection';
 import { keyLayout, parseServiceIndexMember, serviceIndexMember, type KeyLayout } from './keys.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
-import { parseRedisUrl, type RedisTopology } from './url.js';
 
-export interface RedisBackendOptions {
+export interface RedisBackendOptions extends RedisConnectionSettings {
+  /** One of the forms of @ambrosia/redis-connection (docs/registry.md, "Connecting"). */
   url: string;
   /** Every key and the event channel start with it. Default "ambrosia". */
   prefix?: string;
-  /** A command without an answer fails after this long. Default 2000. */
-  commandTimeoutMs?: number;
-  /** A connection attempt gives up after this long (then backs off and retries). Default 5000. */
-  connectTimeoutMs?: number;
-  /** Reconnection delay: baseMs doubled per attempt, capped at maxMs, plus up to 10% jitter. Default 50 / 2000. */
-  reconnectBackoff?: { baseMs?: number; maxMs?: number };
-  /** TLS options for rediss:// and ?tls=true (CA, client certificate, servername). */
-  tls?: ConnectionOptions;
-  /** CLIENT SETNAME, to find the registry's connections in CLIENT LIST. Default "ambrosia-registry". */
+  /**
+   * CLIENT SETNAME prefix, to find the registry's connections in CLIENT LIST: the command
+   * connection is "<name>-registry", the subscription "<name>-registry-events". Default "ambrosia".
+   */
   connectionName?: string;
 }
 
-type Client = Redis | Cluster;
-type ScriptCaller = (...args: Array<string | number>) => Promise<unknown>;
-
-/** Reply errors that mean "not now" rather than "no": the write was not applied, try later. */
-const TRANSIENT_REPLY = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS)\b/;
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+/** The registry's code for each kind of failure the connection layer tells apart. */
+const REGISTRY_CODES: Record<RedisFailure, RegistryErrorCode> = {
+  'invalid-url': 'REGISTRY_INVALID_ARGUMENT',
+  readonly: 'REGISTRY_READONLY',
+  rejected: 'REGISTRY_BACKEND_ERROR',
+  unavailable: 'REGISTRY_UNAVAILABLE',
+};
 
 export function toRegistryError(e: unknown): RegistryError {
   if (e instanceof RegistryError) return e;
-  const message = errorMessage(e);
-  if (message.startsWith('READONLY')) return new RegistryError('REGISTRY_READONLY', message, { cause: e });
-  const name = (e as { name?: unknown } | null)?.name;
-  if (name === 'ReplyError' && !TRANSIENT_REPLY.test(message)) return new RegistryError('REGISTRY_BACKEND_ERROR', message, { cause: e });
-  // Everything else is the transport: closed, not writeable, timed out, refused, no master known.
-  return new RegistryError('REGISTRY_UNAVAILABLE', message, { cause: e });
-}
-
-function backoff(baseMs: number, maxMs: number): (times: number) => number {
-  return (times) => {
-    const delay = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(times - 1, 0), 20));
-    return Math.round(delay + Math.random() * delay * 0.1);
-  };
+  return new RegistryError(REGISTRY_CODES[classifyRedisError(e)], errorMessage(e), { cause: e });
 }
 
 function parseJson<T>(raw: unknown, what: string): T {
@@ -115,8 +112,8 @@ export class RedisBackend implements RegistryBackend {
   readonly kind: string;
   readonly keys: KeyLayout;
   private readonly topology: RedisTopology;
-  private readonly commands: Client;
-  private readonly subscriber: Client;
+  private readonly commands: RedisConnection;
+  private readonly subscriber: RedisConnection;
   private readonly scripts: Record<ScriptName, ScriptCaller>;
   private readonly signalListeners: Array<(signal: BackendSignal) => void> = [];
   private readonly connectTimeoutMs: number;
@@ -128,80 +125,28 @@ export class RedisBackend implements RegistryBackend {
   private closed = false;
 
   constructor(options: RedisBackendOptions) {
-    this.topology = parseRedisUrl(options.url);
+    try {
+      this.topology = parseRedisUrl(options.url);
+    } catch (e) {
+      throw toRegistryError(e); // REGISTRY_INVALID_ARGUMENT, as callers of this package expect
+    }
     this.keys = keyLayout(options.prefix ?? 'ambrosia');
     this.kind = `redis-${this.topology.mode}`;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
-    this.commands = this.createClient(options, 'registry');
-    this.subscriber = this.createClient(options, 'registry-events');
-    for (const [name, definition] of Object.entries(SCRIPTS)) this.commands.defineCommand(name, definition);
-    const callers = {} as Record<ScriptName, ScriptCaller>;
-    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      const method = (this.commands as unknown as Record<string, ScriptCaller>)[name];
-      if (typeof method !== 'function') throw new Error(`ioredis did not define the script command ${name}`);
-      callers[name] = method.bind(this.commands);
-    }
-    this.scripts = callers;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs;
+    this.commands = this.connection(options, 'registry');
+    this.subscriber = this.connection(options, 'registry-events');
+    this.scripts = defineScripts(this.commands, SCRIPTS);
     this.wireCommandEvents();
     this.wireSubscriberEvents();
   }
 
-  private createClient(options: RedisBackendOptions, role: string): Client {
-    const t = this.topology;
-    const { baseMs = 50, maxMs = 2000 } = options.reconnectBackoff ?? {};
-    const retry = backoff(baseMs, maxMs);
-    const tls = t.tls ? (options.tls ?? {}) : undefined;
-    const common: RedisOptions = {
-      lazyConnect: true,
-      // Nothing waits for a connection: calls fail at once while Redis is unreachable.
-      enableOfflineQueue: false,
-      // In-flight calls fail when the connection drops; they are never replayed later.
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: options.commandTimeoutMs ?? 2000,
-      connectTimeout: this.connectTimeoutMs,
-      connectionName: `${options.connectionName ?? 'ambrosia'}-${role}`,
-      ...(t.username !== undefined ? { username: t.username } : {}),
-      ...(t.password !== undefined ? { password: t.password } : {}),
-      ...(tls !== undefined ? { tls } : {}),
-    };
-    if (t.mode === 'cluster') {
-      const clusterOptions: ClusterOptions = {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        enableAutoPipelining: role === 'registry',
-        clusterRetryStrategy: retry,
-        retryDelayOnFailover: 200,
-        retryDelayOnClusterDown: 200,
-        retryDelayOnTryAgain: 100,
-        maxRedirections: 16,
-        slotsRefreshTimeout: 2000,
-        redisOptions: common,
-      };
-      return new Cluster(
-        t.nodes.map(({ host, port }) => ({ host, port })),
-        clusterOptions,
-      );
-    }
-    const base: RedisOptions = {
-      ...common,
-      enableAutoPipelining: role === 'registry',
-      retryStrategy: retry,
-      db: t.db,
-    };
-    if (t.mode === 'standalone') return new Redis({ ...base, host: t.host, port: t.port });
-    return new Redis({
-      ...base,
-      sentinels: t.sentinels.map(({ host, port }) => ({ host, port })),
-      name: t.masterName,
-      role: 'master',
-      sentinelRetryStrategy: retry,
-      // Subscribes to the Sentinels' +switch-master: follow a failover at once, not at the next error.
-      failoverDetector: true,
-      ...(t.sentinelPassword !== undefined ? { sentinelPassword: t.sentinelPassword } : {}),
-      ...(tls !== undefined ? { enableTLSForSentinelMode: true } : {}),
-      // A demoted primary answers READONLY: reconnect, and the Sentinels name the new primary.
-      reconnectOnError: (error) => error.message.startsWith('READONLY'),
+  private connection(options: RedisBackendOptions, role: 'registry' | 'registry-events'): RedisConnection {
+    return createRedisConnection({
+      ...options,
+      url: this.topology,
+      connectionName: `${options.connectionName ?? CONNECTION_DEFAULTS.connectionName}-${role}`,
+      // The subscription carries no commands to pipeline.
+      autoPipelining: role === 'registry',
     });
   }
 
@@ -210,7 +155,8 @@ export class RedisBackend implements RegistryBackend {
   }
 
   private wireCommandEvents(): void {
-    const c = this.commands as Redis;
+    // Both Redis and Cluster are event emitters; their own overloads do not merge into one union.
+    const c: EventEmitter = this.commands;
     c.on('error', (e: unknown) => {
       this.lastCommandError = errorMessage(e);
     });
@@ -230,7 +176,7 @@ export class RedisBackend implements RegistryBackend {
   }
 
   private wireSubscriberEvents(): void {
-    const s = this.subscriber as Redis;
+    const s: EventEmitter = this.subscriber;
     s.on('error', (e: unknown) => {
       this.lastEventsError = errorMessage(e);
     });
@@ -262,26 +208,16 @@ export class RedisBackend implements RegistryBackend {
     s.on('end', down);
   }
 
-  private async whenReady(client: Client, what: string): Promise<void> {
+  private async whenReady(connection: RedisConnection, what: 'command' | 'events'): Promise<void> {
     if (this.closed) throw new RegistryError('REGISTRY_CLOSED');
-    if (client.status === 'ready') return;
-    if (client.status === 'wait') client.connect().catch(() => {}); // failures surface as events; reconnection continues
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
-        const why = what === 'events' ? this.lastEventsError : this.lastCommandError;
-        reject(new RegistryError('REGISTRY_UNAVAILABLE', `no ${what} connection to Redis within ${this.connectTimeoutMs} ms${why ? `: ${why}` : ''}`));
-      }, this.connectTimeoutMs);
-      const onReady = () => {
-        cleanup();
-        resolve();
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        client.off('ready', onReady);
-      };
-      client.on('ready', onReady);
-    });
+    try {
+      await waitUntilReady(connection, this.connectTimeoutMs);
+    } catch (e) {
+      if (!isRedisNotReadyError(e)) throw toRegistryError(e);
+      // The reason kept since the connection last was up says more than the wait alone saw.
+      const why = (what === 'events' ? this.lastEventsError : this.lastCommandError) ?? e.lastError;
+      throw new RegistryError('REGISTRY_UNAVAILABLE', `no ${what} connection to Redis within ${this.connectTimeoutMs} ms${why ? `: ${why}` : ''}`, { cause: e });
+    }
   }
 
   async connect(): Promise<void> {
@@ -313,7 +249,7 @@ export class RedisBackend implements RegistryBackend {
   async generation(): Promise<string> {
     return this.run(async () => {
       const runId = (info: string) => /(?:^|\r?\n)run_id:([0-9a-f]+)/.exec(info)?.[1] ?? '';
-      if (this.commands instanceof Cluster) {
+      if (isCluster(this.commands)) {
         const primaries = this.commands.nodes('master');
         if (primaries.length === 0) throw new RegistryError('REGISTRY_UNAVAILABLE', 'no cluster primaries known');
         const ids = await Promise.all(primaries.map(async (node) => runId(await node.info('server'))));

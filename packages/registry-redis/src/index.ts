@@ -1,4 +1,5 @@
-// @ambrosia/registry-redis: the registry on Redis (standalone, Sentinel, Cluster) through ioredis.
+// @ambrosia/registry-redis: the registry on Redis (standalone, Sentinel, Cluster), connected through
+// @ambrosia/redis-connection.
 // docs/registry.md describes the key layout, each key's lifetime and the failure behaviour.
 
 import { createRegistry, type Registry, type RegistryOptions } from '@ambrosia/registry';
@@ -27,5 +28,7 @@ export function createRedisRegistry(options: RedisRegistryOptions): Registry {
 }
 
 export { RedisBackend, toRegistryError, type RedisBackendOptions } from './backend.js';
-export { parseRedisUrl, type RedisTopology, type HostPort } from './url.js';
+// The URL forms live in @ambrosia/redis-connection (bad URLs throw its REDIS_URL_INVALID; the
+// registry's own constructor maps them to REGISTRY_INVALID_ARGUMENT).
+export { parseRedisUrl, type RedisTopology, type HostPort } from '@ambrosia/redis-connection';
 export { keyLayout, encodeKeyPart, decodeKeyPart, type KeyLayout } from './keys.js';

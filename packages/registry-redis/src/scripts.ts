@@ -6,6 +6,8 @@
 // epochs, sequences) travel inside JSON as decimal strings: cjson prints numbers with 14
 // significant digits only.
 
+import type { ScriptDefinition } from '@ambrosia/redis-connection';
+
 const PRELUDE = `
 local function now_ms()
   local t = redis.call('TIME')
@@ -59,10 +61,6 @@ local function expire_at_latest(key, entries, now)
 end
 `;
 
-export interface ScriptDefinition {
-  numberOfKeys: number;
-  lua: string;
-}
 
 export const SCRIPTS = {
   // KEYS: gateways. ARGV: id, incarnation, announcement JSON, ttl.

@@ -1,5 +1,6 @@
 import { isRegistryError } from '@ambrosia/registry';
-import { decodeKeyPart, encodeKeyPart, keyLayout, parseRedisUrl } from '@ambrosia/registry-redis';
+import { parseRedisUrl as sharedParseRedisUrl } from '@ambrosia/redis-connection';
+import { createRedisRegistry, decodeKeyPart, encodeKeyPart, keyLayout, parseRedisUrl } from '@ambrosia/registry-redis';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -12,61 +13,26 @@ function codeOf(fn: () => unknown): string | undefined {
   }
 }
 
+// The URL forms themselves are tested in @ambrosia/redis-connection; here only what this package
+// adds: the same parser re-exported, and a bad URL refused with the registry's own code.
 describe('redis URLs', () => {
-  it('parses the four forms', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:40211')).toEqual({ mode: 'standalone', host: '127.0.0.1', port: 40211, db: 0, tls: false });
-    expect(parseRedisUrl('rediss://user:p%40ss@redis.example/3')).toEqual({
-      mode: 'standalone',
-      host: 'redis.example',
-      port: 6379,
-      db: 3,
-      tls: true,
-      username: 'user',
-      password: 'p@ss',
-    });
-    expect(parseRedisUrl('redis://secret@[::1]:7000')).toMatchObject({ host: '::1', port: 7000, password: 'secret' });
-    expect(parseRedisUrl('redis-sentinel://127.0.0.1:41001,127.0.0.1:41002,h3/mymaster?db=2&sentinelPassword=s')).toEqual({
-      mode: 'sentinel',
-      sentinels: [
-        { host: '127.0.0.1', port: 41001 },
-        { host: '127.0.0.1', port: 41002 },
-        { host: 'h3', port: 26379 },
-      ],
-      masterName: 'mymaster',
-      db: 2,
-      tls: false,
-      sentinelPassword: 's',
-    });
-    expect(parseRedisUrl('redis-cluster://a:1,b:2,[::1]:3?tls=true')).toEqual({
-      mode: 'cluster',
-      nodes: [
-        { host: 'a', port: 1 },
-        { host: 'b', port: 2 },
-        { host: '::1', port: 3 },
-      ],
-      tls: true,
-    });
+  it('re-exports the parser of @ambrosia/redis-connection', () => {
+    expect(parseRedisUrl).toBe(sharedParseRedisUrl);
+    expect(parseRedisUrl('redis-sentinel://a:1,b/mymaster')).toMatchObject({ mode: 'sentinel', masterName: 'mymaster' });
   });
 
-  it('rejects malformed URLs without echoing the password', () => {
-    for (const bad of [
-      '',
-      'http://x',
-      'redis://a:1,b:2',
-      'redis://host:99999',
-      'redis://::1:6379',
-      'redis-sentinel://a:1/',
-      'redis-sentinel://a:1/name?bogus=1',
-      'redis-cluster://a:1/0',
-      'redis://host/db',
-    ]) {
-      expect(codeOf(() => parseRedisUrl(bad)), bad).toBe('REGISTRY_INVALID_ARGUMENT');
+  it('refuses a bad URL with REGISTRY_INVALID_ARGUMENT, without echoing the password', () => {
+    for (const url of ['', 'http://x', 'redis://a:1,b:2', 'redis-sentinel://a:1/', 'redis-cluster://a:1/0', 'redis://u:p@ss@h']) {
+      expect(codeOf(() => createRedisRegistry({ url })), url).toBe('REGISTRY_INVALID_ARGUMENT');
     }
+    let message = '';
     try {
-      parseRedisUrl('redis://user:hunter2@a:1,b:2');
+      createRedisRegistry({ url: 'redis://user:hunter2@a:1,b:2' });
     } catch (e) {
-      expect(String(e)).not.toContain('hunter2');
+      message = String(e);
     }
+    expect(message).toContain('REGISTRY_INVALID_ARGUMENT: redis URL "redis://user:***@a:1,b:2": one host only');
+    expect(message).not.toContain('hunter2');
   });
 });
 
