@@ -13,6 +13,9 @@ import { DomainCertificates, type DomainCertificate } from './c2s/certificates.j
 import { ClientEdge, type AuthSettings } from './c2s/edge.js';
 import { errorName, safeLogger, type GatewayLogger } from './c2s/log.js';
 import type { SessionEntry } from './c2s/session-table.js';
+import { resolveGatewayLimits, type GatewayLimitsOptions } from './protection/limits.js';
+import { emptyProtectionStats, type ProtectionStats } from './protection/protection.js';
+import type { ProxyProtocolConfig } from './protection/proxy.js';
 import { ServiceHub, type ServiceHubChannelOptions, type ServiceHubLimits, type ServiceHubStats } from './services/index.js';
 
 export interface GatewayPorts {
@@ -57,6 +60,13 @@ export interface GatewayOptions {
   /** How often the load figure is re-announced when it changed (ms, default 30 000). */
   loadReportIntervalMs?: number;
   hub?: { limits?: Partial<ServiceHubLimits>; channel?: ServiceHubChannelOptions };
+  /**
+   * Edge protection (issue #8): stanza sizes, the pre-authentication deadline, per-IP caps and
+   * rates, byte and stanza rates. Every key is optional; defaults `DEFAULT_GATEWAY_LIMITS`.
+   */
+  limits?: GatewayLimitsOptions;
+  /** PROXY protocol v1/v2 on both client listeners, or per listener (`{ c2s, c2sTls }`); absent: off. */
+  proxyProtocol?: ProxyProtocolConfig;
   logger?: GatewayLogger;
 }
 
@@ -74,7 +84,12 @@ export interface GatewayStats {
   uptimeMs: number;
   c2s: ReturnType<ClientEdge['stats']> | undefined;
   hub: ServiceHubStats | undefined;
+  /** Edge protection: `limits.tripped[name]` counts each limit reached (all zero before start). */
+  limits: ProtectionStats;
 }
+
+/** Service-channel messages carry a stanza plus routing fields (origin, keys, ids ≤ ~4 KiB, §4.2): headroom over the stanza limit. */
+const SERVICE_MESSAGE_HEADROOM_BYTES = 16 * 1024;
 
 const DEFAULT_LOAD_REPORT_INTERVAL_MS = 30_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -119,15 +134,21 @@ export class Gateway {
     const { options } = this;
     const ca: CertificateAuthority | undefined = options.ca === undefined ? undefined : { certPem: options.ca.cert, keyPem: options.ca.key };
     try {
+      const limits = resolveGatewayLimits(options.limits);
       const channel = await this.channelCredentials(ca);
+      // The service channel's receive limit is limits.serviceStanzaBytes unless hub settings say otherwise.
+      const hubChannel = options.hub?.channel ?? {};
       const hub = new ServiceHub({
         gatewayId: this.id,
         registry: this.registry,
         host: this.host,
         port: options.ports?.service ?? 5347,
         tls: channel,
-        limits: options.hub?.limits,
-        channel: options.hub?.channel,
+        limits: { maxServiceStanzaBytes: limits.serviceStanzaBytes, ...options.hub?.limits },
+        channel: {
+          ...hubChannel,
+          receiveLimits: { maxMessageBytes: Math.max(64 * 1024, limits.serviceStanzaBytes + SERVICE_MESSAGE_HEADROOM_BYTES), ...hubChannel.receiveLimits },
+        },
         logger: this.log,
       });
       this.hub = hub;
@@ -152,6 +173,8 @@ export class Gateway {
         maxSessions: options.maxSessions,
         handshakeTimeoutMs: options.handshakeTimeoutMs,
         lingerMs: options.lingerMs,
+        limits,
+        proxyProtocol: options.proxyProtocol,
         log: this.log,
       });
       this.edge = edge;
@@ -206,6 +229,7 @@ export class Gateway {
       uptimeMs: this.startedAt === 0 ? 0 : Date.now() - this.startedAt,
       c2s: this.edge?.stats(),
       hub: this.hub?.stats(),
+      limits: this.edge?.protection.stats() ?? emptyProtectionStats(),
     };
   }
 

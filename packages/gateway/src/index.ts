@@ -3,4 +3,5 @@
 export type * from './contracts.js';
 export * from './c2s/index.js';
 export * from './services/index.js';
+export * from './protection/index.js';
 export { Gateway, type GatewayOptions, type GatewayPorts, type GatewayStartResult, type GatewayStats, type GatewayLifecycle } from './gateway.js';

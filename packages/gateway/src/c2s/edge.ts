@@ -6,6 +6,9 @@ import { createAuthenticator, createBruteForcePolicy, type BruteForcePolicyOptio
 import type { KickCommand, Registry } from '@ambrosia/registry';
 import type { ClientStreamHooks, ClientStreamOptions, StreamAuthenticator } from '@ambrosia/stream';
 import type { ServiceRouter } from '../contracts.js';
+import { resolveGatewayLimits, type GatewayLimits, type GatewayLimitsOptions } from '../protection/limits.js';
+import { EdgeProtection, type ProtectionStats } from '../protection/protection.js';
+import { proxyOptionsFor, type ProxyProtocolConfig } from '../protection/proxy.js';
 import type { DomainCertificates } from './certificates.js';
 import { createClientHooks, kickLocal } from './hooks.js';
 import { C2sListener } from './listener.js';
@@ -40,7 +43,23 @@ export interface ClientEdgeOptions {
   maxSessions?: number;
   handshakeTimeoutMs?: number;
   lingerMs?: number;
+  /** Edge protection (issue #8): sizes, deadlines, per-IP caps and rates; defaults DEFAULT_GATEWAY_LIMITS. */
+  limits?: GatewayLimitsOptions;
+  /** PROXY protocol for both listeners, or per listener (`{ c2s, c2sTls }`); absent: off. */
+  proxyProtocol?: ProxyProtocolConfig;
   log?: GatewayLogger;
+}
+
+/**
+ * The stream options with the edge's stanza sizes: `limits.preAuthStanzaBytes` and
+ * `limits.stanzaBytes` feed the parser budgets, unless `stream` sets `maxStanzaBytes` itself.
+ */
+export function streamOptionsWithLimits(stream: ClientStreamOptions | undefined, limits: Readonly<GatewayLimits>): ClientStreamOptions {
+  return {
+    ...stream,
+    preAuthLimits: { maxStanzaBytes: limits.preAuthStanzaBytes, ...stream?.preAuthLimits },
+    limits: { maxStanzaBytes: limits.stanzaBytes, ...stream?.limits },
+  };
 }
 
 export function authenticatorFor(registry: Registry, auth: ClientEdgeOptions['auth']): StreamAuthenticator {
@@ -55,12 +74,15 @@ export class ClientEdge {
   private readonly log: GatewayLogger;
   private readonly listeners: C2sListener[] = [];
   private readonly streamOptions: ClientStreamOptions;
+  readonly protection: EdgeProtection;
 
   constructor(private readonly options: ClientEdgeOptions) {
     this.log = safeLogger(options.log);
     this.table = new SessionTable(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
+    const limits = resolveGatewayLimits(options.limits);
+    this.protection = new EdgeProtection({ limits, counters: options.registry.counters, log: this.log });
     // One options object for every stream: the stream package resolves and freezes it once.
-    this.streamOptions = { ...options.stream };
+    this.streamOptions = streamOptionsWithLimits(options.stream, limits);
     this.hooks = createClientHooks({
       gatewayId: options.gatewayId,
       registry: options.registry,
@@ -84,16 +106,17 @@ export class ClientEdge {
       streamOptions: this.streamOptions,
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       lingerMs: this.options.lingerMs,
+      protection: this.protection,
       log: this.log,
     };
     try {
       if (ports.c2s !== null && ports.c2s !== undefined) {
-        const listener = new C2sListener({ ...common, kind: 'starttls', port: ports.c2s });
+        const listener = new C2sListener({ ...common, kind: 'starttls', port: ports.c2s, proxyProtocol: proxyOptionsFor(this.options.proxyProtocol, 'c2s') });
         this.listeners.push(listener);
         result.c2s = await listener.listen();
       }
       if (ports.c2sTls !== null && ports.c2sTls !== undefined) {
-        const listener = new C2sListener({ ...common, kind: 'direct-tls', port: ports.c2sTls });
+        const listener = new C2sListener({ ...common, kind: 'direct-tls', port: ports.c2sTls, proxyProtocol: proxyOptionsFor(this.options.proxyProtocol, 'c2sTls') });
         this.listeners.push(listener);
         result.c2sTls = await listener.listen();
       }
@@ -121,6 +144,8 @@ export class ClientEdge {
    * §4.9.3.19), else `system-shutdown` (§4.9.3.22).
    */
   shutdownAll(target: (entry: SessionEntry) => string | undefined): number {
+    // Connections that never sent a byte get their stream now, so they hear the shutdown too.
+    for (const listener of this.listeners) listener.materializeSilent();
     let count = 0;
     for (const entry of [...this.table.values()]) {
       entry.endReason = 'shutdown';
@@ -133,6 +158,7 @@ export class ClientEdge {
   /** Resolves true once no session is left, false when `timeoutMs` passed first. */
   async waitForEmpty(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    // The table's size counts silent connections too (reserved at accept).
     while (this.table.size > 0) {
       if (Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, Math.min(20, Math.max(1, deadline - Date.now()))));
@@ -140,8 +166,15 @@ export class ClientEdge {
     return true;
   }
 
-  stats(): { sessions: ReturnType<SessionTable['counts']>; maxSessions: number; listeners: ReturnType<C2sListener['stats']>[]; certificates: ReturnType<DomainCertificates['stats']> } {
+  stats(): {
+    sessions: ReturnType<SessionTable['counts']>;
+    maxSessions: number;
+    listeners: ReturnType<C2sListener['stats']>[];
+    certificates: ReturnType<DomainCertificates['stats']>;
+    limits: ProtectionStats;
+  } {
     return {
+      limits: this.protection.stats(),
       sessions: this.table.counts(),
       maxSessions: this.table.maxSessions,
       listeners: this.listeners.map((listener) => listener.stats()),

@@ -1,6 +1,6 @@
 // The client edge (c2s): listeners on 5222 (STARTTLS) and 5223 (direct TLS, XEP-0368), the
 // socket transport, SNI certificates, the session table and the stream hooks. See README.md.
-export { ClientEdge, authenticatorFor, type ClientEdgeOptions, type AuthSettings } from './edge.js';
+export { ClientEdge, authenticatorFor, streamOptionsWithLimits, type ClientEdgeOptions, type AuthSettings } from './edge.js';
 export { C2sListener, XMPP_CLIENT_ALPN, type C2sListenerOptions, type ListenerKind } from './listener.js';
 export { SocketTransport, tlsInfoOf, DEFAULT_LINGER_MS, DEFAULT_HANDSHAKE_TIMEOUT_MS, type SocketTransportOptions, type TransportKind } from './socket-transport.js';
 export {

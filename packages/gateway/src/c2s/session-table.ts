@@ -35,14 +35,26 @@ export class SessionTable implements LocalSessions {
     if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) throw new RangeError('maxSessions must be a positive integer');
   }
 
-  /** Connections held (negotiating, established and detached). */
+  /** Accepted connections whose stream is not made yet (they have not sent a byte). */
+  private reserved = 0;
+
+  /** Connections held (silent, negotiating, established and detached). */
   get size(): number {
-    return this.entries.size;
+    return this.entries.size + this.reserved;
   }
 
   /** At the max-sessions bound: new connections are refused with `resource-constraint`. */
   get full(): boolean {
-    return this.entries.size >= this.maxSessions;
+    return this.size >= this.maxSessions;
+  }
+
+  /** Counts a connection that has no stream yet; `unreserve()` when it gets one (then `add`) or goes. */
+  reserve(): void {
+    this.reserved++;
+  }
+
+  unreserve(): void {
+    if (this.reserved > 0) this.reserved--;
   }
 
   add(stream: ClientStream, transport: TransportKind): SessionEntry {
@@ -100,7 +112,7 @@ export class SessionTable implements LocalSessions {
     return this.entries.values();
   }
 
-  counts(): { connections: number; negotiating: number; established: number; detached: number; bound: number } {
+  counts(): { connections: number; silent: number; negotiating: number; established: number; detached: number; bound: number } {
     let negotiating = 0;
     let established = 0;
     let detached = 0;
@@ -110,7 +122,7 @@ export class SessionTable implements LocalSessions {
       else if (state === 'established') established++;
       else if (state === 'detached') detached++;
     }
-    return { connections: this.entries.size, negotiating, established, detached, bound: this.byFullJid.size };
+    return { connections: this.size, silent: this.reserved, negotiating, established, detached, bound: this.byFullJid.size };
   }
 
   // -- LocalSessions (contracts.ts), used by the service hub --

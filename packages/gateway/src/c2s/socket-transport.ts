@@ -5,6 +5,7 @@
 
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import { shapeSocket, TokenBucket, type SocketShaper } from '@ambrosia/edge-limits';
 import { channelBindingsForTls } from '@ambrosia/sasl';
 import type { ClientStream, StreamTransport, TlsInfo } from '@ambrosia/stream';
 import { CLIENT_TLS_SETTINGS, type DomainCertificates } from './certificates.js';
@@ -20,6 +21,14 @@ export interface SocketTransportOptions {
   handshakeTimeoutMs?: number;
   /** Called once when the socket is gone (for connection accounting). */
   onGone?: () => void;
+  /** The client's address when a PROXY header gave it; default the socket's peer address. */
+  remoteAddress?: string;
+  /** Shapes the bytes read (token bucket: bytes per second, burst); absent: no shaping. */
+  shaping?: { bytesPerSecond: number; burstBytes: number };
+  /** Reading was paused for the byte rate (once per pause). */
+  onThrottled?: () => void;
+  /** The STARTTLS handshake deadline passed. */
+  onHandshakeTimeout?: () => void;
 }
 
 export const DEFAULT_LINGER_MS = 5_000;
@@ -47,26 +56,78 @@ export class SocketTransport implements StreamTransport {
   private gone = false;
   private readonly lingerMs: number;
   private readonly handshakeTimeoutMs: number;
+  // Reading flows only when nobody holds it: the stream (its own backpressure), the stanza-rate
+  // hold, and (inside the shaper) the byte rate. Once shaped, the socket is paused and resumed
+  // only through the shaper (edge-limits README, "one owner for pause/resume").
+  private readonly bucket: TokenBucket | undefined;
+  private shaper: SocketShaper | undefined;
+  private throttlesSeen = 0;
+  private streamHold = false;
+  private holdTimer: NodeJS.Timeout | undefined;
 
-  private readonly onData = (data: Buffer): void => this.stream?.receive(data);
+  /** Makes the stream at the first byte (`attachLazily`), so a silent connection costs no stream. */
+  private streamFactory: (() => ClientStream) | undefined;
+
+  private readonly onData = (data: Buffer): void => {
+    const shaper = this.shaper;
+    // The shaper's listener ran first (it was added first): a new throttle shows in its count.
+    if (shaper !== undefined && shaper.throttles !== this.throttlesSeen) {
+      this.throttlesSeen = shaper.throttles;
+      this.options.onThrottled?.();
+    }
+    if (this.stream === undefined) this.materialize();
+    this.stream?.receive(data);
+  };
   private readonly onDrain = (): void => this.stream?.drained();
   private readonly onClose = (): void => this.lost(undefined);
   private readonly onError = (error: Error): void => this.lost(error);
 
   constructor(socket: Socket, private readonly options: SocketTransportOptions = {}) {
     this.socket = socket;
-    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remoteAddress = options.remoteAddress ?? socket.remoteAddress ?? '';
     this.kindNow = socket instanceof TLSSocket ? 'tls' : 'tcp';
     this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     // XMPP is interactive: Nagle's algorithm turned 5 ms deliveries into 78 ms (design notes).
     socket.setNoDelay(true);
+    if (options.shaping !== undefined) {
+      this.bucket = new TokenBucket({ rate: options.shaping.bytesPerSecond, burst: options.shaping.burstBytes });
+      this.shaper = shapeSocket(socket, this.bucket);
+    }
   }
 
   /** Starts reading into `stream`. */
   attach(stream: ClientStream): void {
     this.stream = stream;
     this.listen(this.socket);
+    // A socket that went through a PROXY header was left paused: start it (unless held).
+    this.applyReading();
+  }
+
+  /**
+   * Starts reading, and makes the stream with `factory` only when the first byte arrives (or
+   * when `materialize()` is called: a deadline or a shutdown that must speak to the client).
+   * A connection that never sends anything then holds a socket and this transport only.
+   */
+  attachLazily(factory: () => ClientStream): void {
+    this.streamFactory = factory;
+    this.listen(this.socket);
+    this.applyReading();
+  }
+
+  /** The stream, made now if it was not yet; undefined once the socket is gone. */
+  materialize(): ClientStream | undefined {
+    const factory = this.streamFactory;
+    if (this.stream === undefined && factory !== undefined && !this.gone) {
+      this.streamFactory = undefined;
+      this.stream = factory();
+    }
+    return this.stream;
+  }
+
+  /** True while the connection is open and has no stream yet (it never sent a byte). */
+  get silent(): boolean {
+    return this.stream === undefined && this.streamFactory !== undefined && !this.gone;
   }
 
   get kind(): TransportKind {
@@ -92,6 +153,12 @@ export class SocketTransport implements StreamTransport {
     // Nothing read on the plain connection from here on may reach the stream (RFC 6120 §5.4.3.3;
     // CVE-2011-1431): stop listening before the TLS layer takes the handle over.
     this.unlisten(plain);
+    // The same bucket goes on shaping the TLS layer's bytes (the plain socket is no longer read).
+    const oldShaper = this.shaper;
+    this.shaper = undefined;
+    // Held first, so that stopping it does not set the plain socket flowing with no reader.
+    oldShaper?.pauseReading();
+    oldShaper?.stop();
     const domain = this.stream?.domain;
     const secure = new TLSSocket(plain, {
       isServer: true,
@@ -103,9 +170,15 @@ export class SocketTransport implements StreamTransport {
     });
     this.socket = secure;
     this.kindNow = 'tls';
+    if (this.bucket !== undefined) {
+      this.shaper = shapeSocket(secure, this.bucket);
+      this.throttlesSeen = 0;
+    }
     this.listen(secure);
+    this.applyReading();
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = undefined;
+      this.options.onHandshakeTimeout?.();
       this.destroy();
     }, this.handshakeTimeoutMs);
     this.handshakeTimer.unref();
@@ -117,11 +190,38 @@ export class SocketTransport implements StreamTransport {
   }
 
   pauseReading(): void {
-    this.socket.pause();
+    this.streamHold = true;
+    this.applyReading();
   }
 
   resumeReading(): void {
-    if (!this.ending) this.socket.resume();
+    this.streamHold = false;
+    this.applyReading();
+  }
+
+  /** Stops reading for `ms` (the stanza-rate guard's `slow`); a later hold replaces an earlier one. */
+  holdReading(ms: number): void {
+    if (this.gone) return;
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      this.applyReading();
+    }, Math.max(1, ms));
+    this.holdTimer.unref();
+    this.applyReading();
+  }
+
+  private applyReading(): void {
+    if (this.gone) return;
+    const held = this.streamHold || this.holdTimer !== undefined;
+    const shaper = this.shaper;
+    if (held) {
+      if (shaper !== undefined) shaper.pauseReading();
+      else this.socket.pause();
+    } else if (!this.ending) {
+      if (shaper !== undefined) shaper.resumeReading();
+      else this.socket.resume();
+    }
   }
 
   close(): void {
@@ -167,10 +267,14 @@ export class SocketTransport implements StreamTransport {
     if (this.gone) return;
     this.gone = true;
     this.clearHandshakeTimer();
+    if (this.holdTimer !== undefined) clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.shaper?.stop();
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
     this.stream?.transportClosed(error);
     this.stream = undefined;
+    this.streamFactory = undefined;
     this.options.onGone?.();
   }
 }
