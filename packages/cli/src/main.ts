@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_FAILURE, EXIT_USAGE, createOutput, isCliError, type Output } from './output.js';
 import { registerCaCommands } from './commands/ca.js';
+import { registerCheckCommand } from './commands/check.js';
 import { registerDevCommand } from './commands/dev.js';
+import { registerGatewayCommand } from './commands/gateway.js';
+import { registerImServiceCommand } from './commands/im-service.js';
 import { registerUserCommands } from './commands/user.js';
 
 export interface MainOptions {
@@ -22,6 +25,9 @@ export function buildProgram(getOutput: () => Output, io: MainOptions = {}): Com
   registerDevCommand(program, getOutput);
   registerUserCommands(program, getOutput);
   registerCaCommands(program, getOutput);
+  registerGatewayCommand(program);
+  registerImServiceCommand(program);
+  registerCheckCommand(program, getOutput);
   return program;
 }
 

@@ -1,10 +1,11 @@
 // Opening the cluster registry for one CLI command: the URL comes from --registry or
-// AMBROSIA_REGISTRY, and a registry that cannot be reached is one readable line, not a stack.
+// AMBROSIA_REGISTRY_URL, and a registry that cannot be reached is one readable line, not a stack.
 import { createRedisRegistry } from '@ambrosia/registry-redis';
 import type { Registry } from '@ambrosia/registry';
 import { CliError, EXIT_USAGE } from './output.js';
 
-export const REGISTRY_ENV = 'AMBROSIA_REGISTRY';
+/** The same variable the configuration file's `registry.url` is overridden by (docs/configuration.md). */
+export const REGISTRY_ENV = 'AMBROSIA_REGISTRY_URL';
 export const DEFAULT_REGISTRY_URL = 'redis://127.0.0.1:6379';
 const READY_TIMEOUT_MS = 5_000;
 

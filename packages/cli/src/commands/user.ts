@@ -55,7 +55,7 @@ export function registerUserCommands(program: Command, getOutput: () => Output):
   const user = program
     .command('user')
     .description('manage accounts in the cluster registry (SCRAM records; passwords are never stored)')
-    .option('--registry <url>', 'registry URL (default $AMBROSIA_REGISTRY or redis://127.0.0.1:6379)');
+    .option('--registry <url>', 'registry URL (default $AMBROSIA_REGISTRY_URL or redis://127.0.0.1:6379)');
   const url = (): string => registryUrl(user.opts<{ registry?: string }>().registry);
 
   user
