@@ -48,6 +48,8 @@ export class XmppClient {
   smId: string | undefined;
   /** XEP-0198: stanzas received from the server (the client's `h`). */
   inbound = 0;
+  /** <enable/> sent, answer not yet seen. */
+  private smPending = false;
   /** XEP-0198: stanzas the server said it handled. */
   serverAcked = 0;
   outbound = 0;
@@ -96,6 +98,12 @@ export class XmppClient {
 
   private onElement(el: Element): void {
     if (el.name === 'stream:error') this.streamError = el;
+    // XEP-0198 §4: counting starts with <enabled/> itself. The stanzas that follow may arrive in
+    // the same read (a server batches its writes), so start here, not after an await.
+    if (!this.smEnabled && this.smPending && el.getNS() === NS_SM && el.name === 'enabled') {
+      this.smEnabled = true;
+      this.inbound = 0;
+    }
     if (this.smEnabled && el.getNS() === NS_SM) {
       if (el.name === 'r' && this.autoAck) this.write(xml('a', { xmlns: NS_SM, h: this.inbound }));
       if (el.name === 'a') this.serverAcked = Number(el.attrs.h);
@@ -149,25 +157,26 @@ export class XmppClient {
     if (options.resumeFrom !== undefined) {
       this.smEnabled = true;
       this.autoAck = options.sm?.autoAck ?? true;
+      // §5: counting goes on from the h we give; retransmissions may share a read with <resumed/>.
+      this.inbound = options.resumeFrom.h;
       this.write(xml('resume', { xmlns: NS_SM, previd: options.resumeFrom.previd, h: options.resumeFrom.h }));
       const answer = await this.take((el) => el.getNS() === NS_SM && (el.name === 'resumed' || el.name === 'failed'), timeoutMs, 'resume answer');
       if (answer.name === 'failed') throw new XmppTestError('resume failed', answer);
       this.smId = options.resumeFrom.previd;
-      this.inbound = options.resumeFrom.h; // XEP-0198 §5: counting goes on from the h we gave
       this.serverAcked = Number(answer.attrs.h);
       return;
     }
     const bind = await this.iq(xml('iq', { type: 'set' }, xml('bind', { xmlns: NS_BIND }, options.resource ? xml('resource', {}, options.resource) : null)), timeoutMs);
     this.jid = bind.getChild('bind', NS_BIND)?.getChildText('jid') ?? '';
     if (options.sm !== undefined) {
-      this.write(xml('enable', { xmlns: NS_SM, resume: options.sm.resume ? 'true' : undefined }));
-      const enabled = await this.take((el) => el.getNS() === NS_SM && (el.name === 'enabled' || el.name === 'failed'), timeoutMs, 'sm enabled');
-      if (enabled.name === 'failed') throw new XmppTestError('sm enable failed', enabled);
-      this.smEnabled = true;
       this.autoAck = options.sm.autoAck ?? true;
-      this.smId = enabled.attrs.id as string | undefined;
+      this.smPending = true;
+      this.write(xml('enable', { xmlns: NS_SM, resume: options.sm.resume ? 'true' : undefined }));
       this.outbound = 0; // XEP-0198 §4: counting starts at <enable/>, the bind iq is not counted
-      this.inbound = 0;
+      const enabled = await this.take((el) => el.getNS() === NS_SM && (el.name === 'enabled' || el.name === 'failed'), timeoutMs, 'sm enabled');
+      this.smPending = false;
+      if (enabled.name === 'failed') throw new XmppTestError('sm enable failed', enabled);
+      this.smId = enabled.attrs.id as string | undefined;
     }
   }
 
