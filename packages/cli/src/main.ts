@@ -4,7 +4,11 @@ import { registerCaCommands } from './commands/ca.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDevCommand } from './commands/dev.js';
 import { registerGatewayCommand } from './commands/gateway.js';
+import { registerGatewaysCommands } from './commands/gateways.js';
 import { registerImServiceCommand } from './commands/im-service.js';
+import { registerSeeOtherHostCommands } from './commands/see-other-host.js';
+import { registerServicesCommands } from './commands/services.js';
+import { registerSessionsCommands } from './commands/sessions.js';
 import { registerUserCommands } from './commands/user.js';
 
 export interface MainOptions {
@@ -25,6 +29,10 @@ export function buildProgram(getOutput: () => Output, io: MainOptions = {}): Com
   registerDevCommand(program, getOutput);
   registerUserCommands(program, getOutput);
   registerCaCommands(program, getOutput);
+  registerGatewaysCommands(program, getOutput);
+  registerServicesCommands(program, getOutput);
+  registerSessionsCommands(program, getOutput);
+  registerSeeOtherHostCommands(program, getOutput);
   registerGatewayCommand(program);
   registerImServiceCommand(program);
   registerCheckCommand(program, getOutput);

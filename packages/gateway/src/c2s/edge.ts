@@ -141,7 +141,7 @@ export class ClientEdge {
 
   /**
    * Ends every session for a shutdown: `see-other-host` to where `target` points (RFC 6120
-   * §4.9.3.19), else `system-shutdown` (§4.9.3.22).
+   * §4.9.3.19), else `system-shutdown` (§4.9.3.20).
    */
   shutdownAll(target: (entry: SessionEntry) => string | undefined): number {
     // Connections that never sent a byte get their stream now, so they hear the shutdown too.
