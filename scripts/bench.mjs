@@ -64,13 +64,21 @@ function commit() {
  * A benchmark returns rows `[{ name, value, unit }]`, or `{ name, figures: { key: number | { value, unit } } }`
  * which becomes one row per figure (unit taken from the key's last `_` part, e.g. `rss_per_session_KiB`).
  */
+const KEY_UNITS = new Set(['ms', 's', 'us', 'µs', 'B', 'KiB', 'MiB', 'GiB', 'x', 'pct']);
+/** `acked_per_s_200B` → '/s'; `rss_per_session_KiB` → 'KiB'; anything else: no unit. */
+function unitOfKey(key) {
+  if (/_per_s(_|$)/.test(key)) return '/s';
+  const last = key.slice(key.lastIndexOf('_') + 1);
+  return key.includes('_') && KEY_UNITS.has(last) ? last : '';
+}
+
 function normalise(results) {
   if (Array.isArray(results)) return results;
   const rows = [];
   for (const [key, figure] of Object.entries(results.figures ?? {})) {
     const value = typeof figure === 'number' ? figure : figure?.value;
     if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-    const unit = typeof figure === 'object' && figure.unit ? figure.unit : key.includes('_') ? key.slice(key.lastIndexOf('_') + 1) : '';
+    const unit = typeof figure === 'object' && figure.unit ? figure.unit : unitOfKey(key);
     rows.push({ name: `${results.name ?? ''} ${key}`.trim(), value, unit });
   }
   return rows;
