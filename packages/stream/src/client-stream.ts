@@ -9,7 +9,7 @@
 import { SaslFailure, StanzaError, StreamError, errorReply, isStanzaError, isStreamErrorCondition, type StreamErrorCondition } from '@ambrosia/errors';
 import { jid as makeJid, tryParseJID, type JID } from '@ambrosia/jid';
 import { channelBindingAdvertisement, decodeSaslPayload, encodeSaslPayload, type SaslStep } from '@ambrosia/sasl';
-import { StreamParser, serialize, xml, type Element, type StreamHeader, type XmlStreamError } from '@ambrosia/xml';
+import { StreamParser, serialize, xml, type Element, type StreamHeader, type StreamParserEvents, type XmlStreamError } from '@ambrosia/xml';
 import { TimerSlot, systemClock, type Clock } from './clock.js';
 import { configFor, type ClientStreamConfig, type ClientStreamOptions } from './config.js';
 import { PROCEED_XML, SM_REQUEST_XML, TLS_FAILURE_XML, authenticatedFeatures, initialFeatures, smAck, type AdvertisedLimits } from './features.js';
@@ -40,6 +40,17 @@ type Stage = 'pre-tls' | 'sasl' | 'authenticated' | 'established';
 const STANZA_NAMES: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
 const IQ_TYPES: ReadonlySet<string> = new Set(['get', 'set', 'result', 'error']);
 const GT = 0x3e; // '>': every element, header and stream end completes at one
+// Bits of ClientStream.flags.
+const HEADER_SENT = 1;
+const CLIENT_DECLARED_LANG = 2;
+const SASL_STARTED = 4;
+const AWAITING_ASYNC = 8;
+const PAUSED_FOR_INFLIGHT = 16;
+const READING_PAUSED = 32;
+const PEER_CLOSE_PENDING = 64;
+const CLOSING = 128;
+/** The empty list, shared: a stream that offers nothing keeps no array of its own. */
+const NONE: readonly string[] = Object.freeze([]);
 /** Unanswered <r/>s kept at once; beyond it the oldest are answered with the current 'h'. */
 const MAX_PENDING_ACK_REQUESTS = 32;
 
@@ -55,6 +66,8 @@ export interface ClientStreamInit {
 /** What a stream is doing, for the gateway's bookkeeping and metrics. */
 export type ClientStreamState = 'negotiating' | 'established' | 'detached' | 'closed';
 
+type StreamTimer = TimerSlot<ClientStream>;
+
 type SurrenderResult =
   | { ok: true; sm: SmSession; jid: JID }
   | { ok: false; reason: 'not-found' }
@@ -69,27 +82,26 @@ export class ClientStream {
   private readonly clock: Clock;
   private transport: StreamTransport | undefined;
   private output: Output | undefined;
-  private readonly parser: StreamParser;
+  /** Made at the first byte (a connection refused before it never needs one), dropped at the end. */
+  private parser: StreamParser | undefined = undefined;
 
   private phase: Phase = 'await-header';
   private stage: Stage;
-  private secureTransport: boolean;
+  /** Set once the connection is secure (direct TLS, or STARTTLS completed). */
   private tlsInfo: TlsInfo | undefined;
+  /** The stream's yes/no state, one bit each (see the accessors below): one field instead of eight. */
+  private flags = 0;
 
   // The current stream (one per header; restarts make new ones).
-  private streamId: string | undefined = undefined;
-  private headerSent = false;
   private lang: string;
-  private clientDeclaredLang = false;
   private replyTo: string | undefined = undefined;
   /** The domain this stream is for, fixed by the first header (RFC 6120 §4.7.2). */
   private streamDomain: string | undefined = undefined;
 
   // Authentication.
-  private offeredMechanisms: readonly string[] = [];
-  private channelBindingTypes: readonly string[] = [];
+  private offeredMechanisms: readonly string[] = NONE;
+  private channelBindingTypes: readonly string[] = NONE;
   private authSession: StreamAuthSession | undefined = undefined;
-  private saslStarted = false;
   private account: JID | undefined = undefined;
   private pendingRedirect: string | undefined = undefined;
   private negotiationFailures = 0;
@@ -103,33 +115,124 @@ export class ClientStream {
   private inflight = 0;
 
   // Input held while an asynchronous answer is awaited, or while too many stanzas are in flight.
-  private held: Buffer[] = [];
+  private held: Buffer[] | undefined = undefined;
   private heldBytes = 0;
-  private awaitingAsync = false;
-  private pausedForInflight = false;
-  private readingPaused = false;
-  private peerClosePending = false;
-  /** A close is being written: output that does not fit is dropped, not treated as a dead peer. */
-  private closing = false;
   /** Bumped when the input before a point must be thrown away (STARTTLS). */
   private discardEpoch = 0;
   private bytesReceived = 0;
   private lastInputAt: number;
 
-  // Timers.
-  private readonly negotiationTimer: TimerSlot;
-  private readonly idleTimer: TimerSlot;
-  private readonly probeTimer: TimerSlot;
-  private readonly ackRequestTimer: TimerSlot;
-  private readonly drainTimer: TimerSlot;
-  private readonly resumeTimer: TimerSlot;
-  private readonly ackAnswerTimer: TimerSlot;
-  /** For each unanswered <r/>: how many stanzas had arrived before it. */
-  private pendingAckTargets: number[] = [];
+  // Timers, each made on first use: a negotiating stream only ever starts the first one.
+  private negotiationTimer: StreamTimer | undefined = undefined;
+  private idleTimer: StreamTimer | undefined = undefined;
+  private probeTimer: StreamTimer | undefined = undefined;
+  private ackRequestTimer: StreamTimer | undefined = undefined;
+  private drainTimer: StreamTimer | undefined = undefined;
+  private resumeTimer: StreamTimer | undefined = undefined;
+  private ackAnswerTimer: StreamTimer | undefined = undefined;
+  /** For each unanswered <r/>: how many stanzas had arrived before it (made on the first one). */
+  private pendingAckTargets: number[] | undefined = undefined;
   private probeBaseline = 0;
   private pingId: string | undefined = undefined;
   private detachedUntil: number | undefined = undefined;
   private closedInfo: StreamClosedInfo | undefined = undefined;
+
+  private get secureTransport(): boolean {
+    return this.tlsInfo !== undefined;
+  }
+
+  /** Our header for the current stream went out. */
+  private get headerSent(): boolean {
+    return (this.flags & HEADER_SENT) !== 0;
+  }
+  private set headerSent(on: boolean) {
+    this.flags = on ? this.flags | HEADER_SENT : this.flags & ~HEADER_SENT;
+  }
+
+  /** The client's header carried a well-formed xml:lang. */
+  private get clientDeclaredLang(): boolean {
+    return (this.flags & CLIENT_DECLARED_LANG) !== 0;
+  }
+  private set clientDeclaredLang(on: boolean) {
+    this.flags = on ? this.flags | CLIENT_DECLARED_LANG : this.flags & ~CLIENT_DECLARED_LANG;
+  }
+
+  /** A SASL exchange began (STARTTLS is refused from then on, RFC 6120 §5.4.2.2). */
+  private get saslStarted(): boolean {
+    return (this.flags & SASL_STARTED) !== 0;
+  }
+  private set saslStarted(on: boolean) {
+    this.flags = on ? this.flags | SASL_STARTED : this.flags & ~SASL_STARTED;
+  }
+
+  /** An asynchronous negotiation step runs; input is held. */
+  private get awaitingAsync(): boolean {
+    return (this.flags & AWAITING_ASYNC) !== 0;
+  }
+  private set awaitingAsync(on: boolean) {
+    this.flags = on ? this.flags | AWAITING_ASYNC : this.flags & ~AWAITING_ASYNC;
+  }
+
+  /** Reading paused because `maxInflightStanzas` stanzas are in flight. */
+  private get pausedForInflight(): boolean {
+    return (this.flags & PAUSED_FOR_INFLIGHT) !== 0;
+  }
+  private set pausedForInflight(on: boolean) {
+    this.flags = on ? this.flags | PAUSED_FOR_INFLIGHT : this.flags & ~PAUSED_FOR_INFLIGHT;
+  }
+
+  /** The transport was told to stop reading. */
+  private get readingPaused(): boolean {
+    return (this.flags & READING_PAUSED) !== 0;
+  }
+  private set readingPaused(on: boolean) {
+    this.flags = on ? this.flags | READING_PAUSED : this.flags & ~READING_PAUSED;
+  }
+
+  /** The client closed its stream while an asynchronous step ran. */
+  private get peerClosePending(): boolean {
+    return (this.flags & PEER_CLOSE_PENDING) !== 0;
+  }
+  private set peerClosePending(on: boolean) {
+    this.flags = on ? this.flags | PEER_CLOSE_PENDING : this.flags & ~PEER_CLOSE_PENDING;
+  }
+
+  /** A close is being written: output that does not fit is dropped, not treated as a dead peer. */
+  private get closing(): boolean {
+    return (this.flags & CLOSING) !== 0;
+  }
+  private set closing(on: boolean) {
+    this.flags = on ? this.flags | CLOSING : this.flags & ~CLOSING;
+  }
+
+  // What each timer does when it fires: shared functions, so a timer costs no closure per stream.
+  private static readonly onNegotiationTimeout = (stream: ClientStream): void => stream.closeWith('connection-timeout', 'stream negotiation took too long');
+  private static readonly onIdleTimeout = (stream: ClientStream): void => stream.onIdle();
+  private static readonly onProbeTimeout = (stream: ClientStream): void => stream.onProbeUnanswered();
+  private static readonly onAckRequestTimeout = (stream: ClientStream): void => stream.onAckRequestTimer();
+  private static readonly onDrainTimeout = (stream: ClientStream): void => stream.peerGone('client does not read (drain timeout)', true);
+  private static readonly onResumeTimeout = (stream: ClientStream): void => stream.finish({ reason: 'resume-timeout' });
+  private static readonly onAckAnswerTimeout = (stream: ClientStream): void => stream.answerAckRequests(true);
+
+  /**
+   * The parser's events, as prototype methods of one small object per stream (instead of four
+   * closures). Declared inside the class so it may call the stream's private handlers.
+   */
+  private static readonly ParserEvents = class implements StreamParserEvents {
+    constructor(private readonly stream: ClientStream) {}
+    streamStart(header: StreamHeader): void {
+      this.stream.onStreamHeader(header);
+    }
+    element(el: Element): void {
+      this.stream.onElement(el);
+    }
+    streamEnd(): void {
+      this.stream.onPeerStreamEnd();
+    }
+    error(err: XmlStreamError): void {
+      this.stream.onXmlError(err);
+    }
+  };
 
   constructor(init: ClientStreamInit) {
     this.config = configFor(init.options);
@@ -138,27 +241,10 @@ export class ClientStream {
     this.transport = init.transport;
     this.output = new Output(init.transport, this.config.maxSendBufferBytes);
     this.lang = this.config.lang;
-    this.secureTransport = init.tls !== undefined;
     this.tlsInfo = init.tls;
-    this.stage = this.secureTransport ? 'sasl' : 'pre-tls';
+    this.stage = init.tls !== undefined ? 'sasl' : 'pre-tls';
     this.lastInputAt = this.clock.now();
-    this.parser = new StreamParser(
-      {
-        streamStart: (header) => this.onStreamHeader(header),
-        element: (el) => this.onElement(el),
-        streamEnd: () => this.onPeerStreamEnd(),
-        error: (err) => this.onXmlError(err),
-      },
-      this.config.preAuthLimits,
-    );
-    this.negotiationTimer = new TimerSlot(this.clock, () => this.closeWith('connection-timeout', 'stream negotiation took too long'));
-    this.idleTimer = new TimerSlot(this.clock, () => this.onIdle());
-    this.probeTimer = new TimerSlot(this.clock, () => this.onProbeTimeout());
-    this.ackRequestTimer = new TimerSlot(this.clock, () => this.onAckRequestTimer());
-    this.drainTimer = new TimerSlot(this.clock, () => this.peerGone('client does not read (drain timeout)', true));
-    this.resumeTimer = new TimerSlot(this.clock, () => this.finish({ reason: 'resume-timeout' }));
-    this.ackAnswerTimer = new TimerSlot(this.clock, () => this.answerAckRequests(true));
-    this.negotiationTimer.start(this.config.negotiationTimeoutMs);
+    (this.negotiationTimer = this.newTimer(ClientStream.onNegotiationTimeout)).start(this.config.negotiationTimeoutMs);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -226,7 +312,7 @@ export class ClientStream {
     // trusted. Whatever arrives on the plain connection now is discarded (CVE-2011-1431: a
     // command injected after <starttls/> must not run inside the TLS session).
     if (this.phase === 'starttls') return;
-    if (this.awaitingAsync || this.pausedForInflight || this.held.length > 0) {
+    if (this.awaitingAsync || this.pausedForInflight || this.held !== undefined) {
       this.holdBack(bytes);
       return;
     }
@@ -238,7 +324,7 @@ export class ClientStream {
     const output = this.output;
     if (output === undefined) return;
     output.drained();
-    if (!output.congested) this.drainTimer.cancel();
+    if (!output.congested) this.drainTimer?.cancel();
   }
 
   /** The TLS handshake requested with `startTls()` completed (RFC 6120 §5.4.3.3). */
@@ -247,7 +333,6 @@ export class ClientStream {
       if (this.phase !== 'closed' && this.phase !== 'detached') this.closeWith('internal-server-error', 'TLS established without STARTTLS');
       return;
     }
-    this.secureTransport = true;
     this.tlsInfo = info;
     this.stage = 'sasl';
     this.log('debug', 'tls-established');
@@ -307,8 +392,9 @@ export class ClientStream {
   // Input: bytes → parser, with holding while the stream waits.
 
   private feed(bytes: Buffer): void {
+    const parser = (this.parser ??= new StreamParser(new ClientStream.ParserEvents(this), this.stage === 'pre-tls' || this.stage === 'sasl' ? this.config.preAuthLimits : this.config.limits));
     if (this.stage === 'established') {
-      this.parser.write(bytes);
+      parser.write(bytes);
       this.afterChunk();
       return;
     }
@@ -321,7 +407,7 @@ export class ClientStream {
     while (start < bytes.length) {
       const gt = bytes.indexOf(GT, start);
       const end = gt === -1 ? bytes.length : gt + 1;
-      this.parser.write(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+      parser.write(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
       start = end;
       if (this.phase === 'closed' || this.phase === 'detached' || this.phase === 'starttls' || this.discardEpoch !== epoch) return;
       if (this.awaitingAsync) {
@@ -339,13 +425,13 @@ export class ClientStream {
   }
 
   private holdBack(bytes: Buffer): void {
-    this.held.push(bytes);
+    (this.held ??= []).push(bytes);
     this.heldBytes += bytes.length;
     this.afterHold();
   }
 
   private holdFront(bytes: Buffer): void {
-    this.held.unshift(bytes);
+    (this.held ??= []).unshift(bytes);
     this.heldBytes += bytes.length;
     this.afterHold();
   }
@@ -370,13 +456,15 @@ export class ClientStream {
 
   /** Feeds held input once the stream may read again. */
   private processHeld(): void {
-    while (this.held.length > 0 && !this.awaitingAsync && !this.pausedForInflight) {
+    let held: Buffer[] | undefined;
+    while ((held = this.held) !== undefined && !this.awaitingAsync && !this.pausedForInflight) {
       if (this.phase === 'closed' || this.phase === 'detached' || this.phase === 'starttls') return;
-      const chunk = this.held.shift()!;
+      const chunk = held.shift()!;
       this.heldBytes -= chunk.length;
+      if (held.length === 0) this.held = undefined;
       this.feed(chunk);
     }
-    if (this.held.length === 0 && !this.awaitingAsync && !this.pausedForInflight && this.readingPaused && this.phase !== 'closed') {
+    if (this.held === undefined && !this.awaitingAsync && !this.pausedForInflight && this.readingPaused && this.phase !== 'closed') {
       this.readingPaused = false;
       this.transport?.resumeReading();
     }
@@ -554,7 +642,7 @@ export class ClientStream {
   }
 
   private computeSaslOffer(): void {
-    const channelBindingTypes = this.secureTransport && this.tlsInfo !== undefined ? channelBindingAdvertisement(this.tlsInfo.channelBindings) : [];
+    const channelBindingTypes = this.tlsInfo !== undefined ? channelBindingAdvertisement(this.tlsInfo.channelBindings) : NONE;
     this.channelBindingTypes = channelBindingTypes;
     this.offeredMechanisms = [
       ...this.hooks.authenticator.offeredMechanisms({
@@ -570,17 +658,16 @@ export class ClientStream {
   }
 
   private writeHeader(from: string | undefined): void {
-    this.streamId = newStreamId();
+    // The id is only ever written: nothing reads it back (RFC 6120 §4.7.3).
     this.headerSent = true;
-    this.write(streamHeaderXml({ id: this.streamId, from, to: this.replyTo, lang: this.lang }));
+    this.write(streamHeaderXml({ id: newStreamId(), from, to: this.replyTo, lang: this.lang }));
   }
 
   /** RFC 6120 §4.3.3: a new stream over the same connection, with new parser state and stream id. */
   private restartStream(): void {
     this.phase = 'await-header';
     this.headerSent = false;
-    this.streamId = undefined;
-    this.parser.reset();
+    this.parser?.reset();
   }
 
   private closeWith(condition: StreamErrorCondition, text?: string, application?: Element): void {
@@ -650,9 +737,9 @@ export class ClientStream {
     this.closedInfo = info;
     this.awaitingAsync = false;
     this.cancelTimers();
-    this.resumeTimer.cancel();
+    this.resumeTimer?.cancel();
     this.detachedUntil = undefined;
-    this.held = [];
+    this.held = undefined;
     this.heldBytes = 0;
     this.releaseParser();
     this.output?.discard();
@@ -667,21 +754,22 @@ export class ClientStream {
   }
 
   /**
-   * Drops a partial stanza the parser may hold (up to maxStanzaBytes) once no input will come.
-   * Deferred: this may run inside one of the parser's own callbacks.
+   * Drops the parser, and a partial stanza it may hold (up to maxStanzaBytes), once no input will
+   * come. This may run inside one of the parser's own callbacks: the parser finishes its chunk
+   * (every event after the end is ignored) and is collected afterwards.
    */
   private releaseParser(): void {
-    queueMicrotask(() => this.parser.reset());
+    this.parser = undefined;
   }
 
   private cancelTimers(): void {
-    this.negotiationTimer.cancel();
-    this.idleTimer.cancel();
-    this.probeTimer.cancel();
-    this.ackRequestTimer.cancel();
-    this.drainTimer.cancel();
-    this.ackAnswerTimer.cancel();
-    this.pendingAckTargets = [];
+    this.negotiationTimer?.cancel();
+    this.idleTimer?.cancel();
+    this.probeTimer?.cancel();
+    this.ackRequestTimer?.cancel();
+    this.drainTimer?.cancel();
+    this.ackAnswerTimer?.cancel();
+    this.pendingAckTargets = undefined;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -701,7 +789,7 @@ export class ClientStream {
     this.write(PROCEED_XML);
     this.phase = 'starttls';
     this.discardEpoch++;
-    this.held = [];
+    this.held = undefined;
     this.heldBytes = 0;
     // Not from inside the parser's callback: the upgrade may complete synchronously, and the
     // restart it causes resets the parser.
@@ -802,7 +890,7 @@ export class ClientStream {
         this.log('info', 'authenticated', { mechanism: identity.mechanism });
         // RFC 6120 §6.4.6: both sides restart; the larger post-authentication budget applies.
         this.restartStream();
-        this.parser.setLimits(this.config.limits);
+        this.parser?.setLimits(this.config.limits);
         return;
       }
     }
@@ -1017,8 +1105,10 @@ export class ClientStream {
   /** The session is up, by binding or by resumption. */
   private establish(previous: ClientStream | undefined): void {
     this.stage = 'established';
-    this.negotiationTimer.cancel();
-    this.idleTimer.start(this.config.idleTimeoutMs);
+    // The stream no longer negotiates: its deadline is dropped, not just stopped.
+    this.negotiationTimer?.cancel();
+    this.negotiationTimer = undefined;
+    this.startIdleTimer(this.config.idleTimeoutMs);
     if (previous === undefined) this.notify(() => this.hooks.onBound?.(this));
     else this.notify(() => this.hooks.onResumed?.(this, previous));
     if (this.currentClientState === 'inactive') this.notify(() => this.hooks.onClientState?.(this, 'inactive'));
@@ -1102,30 +1192,32 @@ export class ClientStream {
    */
   private handleAckRequest(sm: SmSession): void {
     const target = sm.receivedCount;
-    if (sm.handledCount >= target && this.pendingAckTargets.length === 0) {
+    if (sm.handledCount >= target && (this.pendingAckTargets === undefined || this.pendingAckTargets.length === 0)) {
       this.write(smAck(sm.handled));
       return;
     }
-    if (this.pendingAckTargets.length >= MAX_PENDING_ACK_REQUESTS) this.answerAckRequests(true);
-    this.pendingAckTargets.push(target);
-    this.ackAnswerTimer.ensure(this.config.sm.maxAckDelayMs);
+    if (this.pendingAckTargets !== undefined && this.pendingAckTargets.length >= MAX_PENDING_ACK_REQUESTS) this.answerAckRequests(true);
+    (this.pendingAckTargets ??= []).push(target);
+    (this.ackAnswerTimer ??= this.newTimer(ClientStream.onAckAnswerTimeout)).ensure(this.config.sm.maxAckDelayMs);
   }
 
   /** Answers the <r/>s whose stanzas are handled (all of them when `force`), in order. */
   private answerAckRequests(force: boolean): void {
     const sm = this.sm;
+    const targets = this.pendingAckTargets;
     if (sm === undefined || this.phase !== 'open') {
-      this.pendingAckTargets = [];
-      this.ackAnswerTimer.cancel();
+      this.pendingAckTargets = undefined;
+      this.ackAnswerTimer?.cancel();
       return;
     }
+    if (targets === undefined) return;
     let answered = 0;
-    while (answered < this.pendingAckTargets.length && (force || this.pendingAckTargets[answered]! <= sm.handledCount)) answered++;
+    while (answered < targets.length && (force || targets[answered]! <= sm.handledCount)) answered++;
     if (answered === 0) return;
-    this.pendingAckTargets.splice(0, answered);
+    targets.splice(0, answered);
     for (let i = 0; i < answered; i++) this.write(smAck(sm.handled));
-    if (this.pendingAckTargets.length === 0) this.ackAnswerTimer.cancel();
-    else if (force) this.ackAnswerTimer.start(this.config.sm.maxAckDelayMs);
+    if (targets.length === 0) this.ackAnswerTimer?.cancel();
+    else if (force) this.ackAnswerTimer?.start(this.config.sm.maxAckDelayMs);
   }
 
   private handleAck(el: Element): void {
@@ -1251,13 +1343,13 @@ export class ClientStream {
     const sm = this.sm;
     if (sm === undefined || this.phase !== 'open' || sm.requestOutstanding || sm.unacked === 0) return;
     if (sm.sinceRequest >= this.config.sm.ackRequestEvery) this.requestAck();
-    else this.ackRequestTimer.ensure(this.config.sm.ackRequestDelayMs);
+    else (this.ackRequestTimer ??= this.newTimer(ClientStream.onAckRequestTimeout)).ensure(this.config.sm.ackRequestDelayMs);
   }
 
   private requestAck(): void {
     const sm = this.sm;
     if (sm === undefined) return;
-    this.ackRequestTimer.cancel();
+    this.ackRequestTimer?.cancel();
     sm.requestOutstanding = true;
     sm.sinceRequest = 0;
     this.write(SM_REQUEST_XML);
@@ -1306,18 +1398,26 @@ export class ClientStream {
       if (!this.closing) this.peerGone('client does not read (send buffer full)', true);
       return 'overflow';
     }
-    if (output.congested) this.drainTimer.ensure(this.config.drainTimeoutMs);
+    if (output.congested) (this.drainTimer ??= this.newTimer(ClientStream.onDrainTimeout)).ensure(this.config.drainTimeoutMs);
     return result;
   }
 
   // ---------------------------------------------------------------------------------------------
   // Liveness (RFC 6120 §4.6, XEP-0199, XEP-0198) and detaching.
 
+  private newTimer(fire: (stream: ClientStream) => void): StreamTimer {
+    return new TimerSlot<ClientStream>(this.clock, this, fire);
+  }
+
+  private startIdleTimer(ms: number): void {
+    (this.idleTimer ??= this.newTimer(ClientStream.onIdleTimeout)).start(ms);
+  }
+
   private onIdle(): void {
     if (this.phase !== 'open') return;
     const quiet = this.clock.now() - this.lastInputAt;
     if (quiet < this.config.idleTimeoutMs) {
-      this.idleTimer.start(this.config.idleTimeoutMs - quiet);
+      this.startIdleTimer(this.config.idleTimeoutMs - quiet);
       return;
     }
     this.probeBaseline = this.bytesReceived;
@@ -1328,13 +1428,13 @@ export class ClientStream {
       this.pingId = newPingId();
       this.write(serialize(xml('iq', { type: 'get', id: this.pingId, from: this.streamDomain, to: this.boundJid?.toString() }, xml('ping', { xmlns: NS_PING }))));
     }
-    this.probeTimer.start(this.config.pingTimeoutMs);
+    (this.probeTimer ??= this.newTimer(ClientStream.onProbeTimeout)).start(this.config.pingTimeoutMs);
   }
 
-  private onProbeTimeout(): void {
+  private onProbeUnanswered(): void {
     if (this.phase !== 'open') return;
     if (this.bytesReceived !== this.probeBaseline) {
-      this.idleTimer.start(this.config.idleTimeoutMs);
+      this.startIdleTimer(this.config.idleTimeoutMs);
       return;
     }
     this.peerGone('no answer to a liveness probe', false);
@@ -1368,7 +1468,7 @@ export class ClientStream {
     this.output?.discard();
     this.output = undefined;
     this.transport = undefined;
-    this.held = [];
+    this.held = undefined;
     this.heldBytes = 0;
     this.pausedForInflight = false;
     this.readingPaused = false;
@@ -1376,7 +1476,7 @@ export class ClientStream {
     this.releaseParser();
     sm.requestOutstanding = false;
     this.detachedUntil = this.clock.now() + sm.resumeTimeoutMs;
-    this.resumeTimer.start(sm.resumeTimeoutMs);
+    (this.resumeTimer ??= this.newTimer(ClientStream.onResumeTimeout)).start(sm.resumeTimeoutMs);
     this.log('info', 'detached', { detail });
     this.notify(() => this.hooks.onDetached?.(this));
   }

@@ -86,14 +86,17 @@ export class ManualClock implements Clock {
 
 /**
  * One restartable timer slot. Holding a slot per purpose (rather than creating closures on every
- * reschedule) keeps per-session garbage low.
+ * reschedule) keeps per-session garbage low. The slot calls `fire(owner)`, a function shared by
+ * every owner (a static method), so a slot costs no closure of its own; owners create slots on
+ * first use, so a stream pays only for the timers it has started.
  */
-export class TimerSlot {
+export class TimerSlot<T> {
   private handle: TimerHandle | undefined = undefined;
 
   constructor(
     private readonly clock: Clock,
-    private readonly callback: () => void,
+    private readonly owner: T,
+    private readonly fire: (owner: T) => void,
   ) {}
 
   get active(): boolean {
@@ -105,7 +108,7 @@ export class TimerSlot {
     this.cancel();
     this.handle = this.clock.setTimeout(() => {
       this.handle = undefined;
-      this.callback();
+      this.fire(this.owner);
     }, ms);
   }
 

@@ -7,7 +7,8 @@ import type { StreamTransport } from './types.js';
 export type WriteResult = 'sent' | 'queued' | 'overflow';
 
 export class Output {
-  private pending: Buffer[] = [];
+  /** Made when the transport first asks us to wait: most streams never need it. */
+  private pending: Buffer[] | undefined = undefined;
   private pendingBytes = 0;
   private waiting = false;
 
@@ -36,7 +37,7 @@ export class Output {
       return 'sent';
     }
     if (this.pendingBytes + bytes.length > this.maxHeldBytes) return 'overflow';
-    this.pending.push(bytes);
+    (this.pending ??= []).push(bytes);
     this.pendingBytes += bytes.length;
     return 'queued';
   }
@@ -44,25 +45,26 @@ export class Output {
   /** The transport drained: hand over everything held, in one write. */
   drained(): void {
     this.waiting = false;
-    if (this.pending.length === 0) return;
-    const bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    const pending = this.pending;
+    if (pending === undefined) return;
+    const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending, this.pendingBytes);
+    this.pending = undefined;
     this.pendingBytes = 0;
     if (!this.transport.write(bytes)) this.waiting = true;
   }
 
   /** Before a graceful close: whatever is held goes to the transport regardless of congestion. */
   flushForClose(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending === undefined) return;
     const bytes = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.transport.write(bytes);
   }
 
   /** The transport is gone: drop what is held. */
   discard(): void {
-    this.pending = [];
+    this.pending = undefined;
     this.pendingBytes = 0;
     this.waiting = false;
   }

@@ -66,16 +66,26 @@ const LIMIT_KEYS: ReadonlyArray<keyof XmlLimits> = [
  * Throws RangeError on a bad value: a misconfiguration is a programming error, not peer input.
  */
 export function resolveLimits(base: XmlLimits, overrides?: Partial<XmlLimits>): XmlLimits {
+  // A frozen, complete set (a shared configuration) is used as it is once checked: one parser
+  // per connection should not each keep a copy of it.
+  if (overrides !== undefined && Object.isFrozen(overrides) && LIMIT_KEYS.every((key) => overrides[key] !== undefined)) {
+    for (const key of LIMIT_KEYS) checkLimit(key, overrides[key]!);
+    return overrides as XmlLimits;
+  }
   const merged: XmlLimits = { ...base };
   if (overrides) {
     for (const key of LIMIT_KEYS) {
       const value = overrides[key];
       if (value === undefined) continue;
-      if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT_VALUE) {
-        throw new RangeError(`XML limit ${key} must be an integer in [1, ${MAX_LIMIT_VALUE}], got ${String(value)}`);
-      }
-      merged[key] = value;
+      merged[key] = checkLimit(key, value);
     }
   }
   return merged;
+}
+
+function checkLimit(key: keyof XmlLimits, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_LIMIT_VALUE) {
+    throw new RangeError(`XML limit ${key} must be an integer in [1, ${MAX_LIMIT_VALUE}], got ${String(value)}`);
+  }
+  return value;
 }

@@ -28,6 +28,38 @@ class CallbackFailure {
   constructor(readonly error: unknown) {}
 }
 
+/**
+ * The tree builder's events, passed on to the caller's with its exceptions wrapped. Prototype
+ * methods rather than closures: a parser per idle connection should cost as little as possible.
+ */
+class GuardedEvents implements TreeEvents {
+  constructor(private readonly events: StreamParserEvents) {}
+
+  streamStart(header: StreamHeader): void {
+    try {
+      this.events.streamStart(header);
+    } catch (e) {
+      throw new CallbackFailure(e);
+    }
+  }
+
+  element(el: Element): void {
+    try {
+      this.events.element(el);
+    } catch (e) {
+      throw new CallbackFailure(e);
+    }
+  }
+
+  streamEnd(): void {
+    try {
+      this.events.streamEnd();
+    } catch (e) {
+      throw new CallbackFailure(e);
+    }
+  }
+}
+
 export function toBuffer(chunk: Buffer | Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
@@ -41,35 +73,13 @@ export class StreamParser {
   private stopped = false;
   /** Inside write()/end(): calls from callbacks are queued in `deferred` (only the caller's own input). */
   private busy = false;
-  private readonly deferred: Array<Buffer | typeof END_OF_INPUT> = [];
+  /** Made the first time a callback feeds the parser. */
+  private deferred: Array<Buffer | typeof END_OF_INPUT> | undefined = undefined;
 
   constructor(events: StreamParserEvents, limits?: Partial<XmlLimits>) {
     this.events = events;
     this.limits = resolveLimits(DEFAULT_LIMITS, limits);
-    const treeEvents: TreeEvents = {
-      streamStart: (header) => {
-        try {
-          events.streamStart(header);
-        } catch (e) {
-          throw new CallbackFailure(e);
-        }
-      },
-      element: (el) => {
-        try {
-          events.element(el);
-        } catch (e) {
-          throw new CallbackFailure(e);
-        }
-      },
-      streamEnd: () => {
-        try {
-          events.streamEnd();
-        } catch (e) {
-          throw new CallbackFailure(e);
-        }
-      },
-    };
-    this.builder = new TreeBuilder(treeEvents, { streamMode: true });
+    this.builder = new TreeBuilder(new GuardedEvents(events), { streamMode: true });
     this.tokenizer = new Tokenizer(this.builder, this.limits, { streamMode: true });
   }
 
@@ -91,7 +101,7 @@ export class StreamParser {
   write(chunk: Buffer | Uint8Array): void {
     const buf = toBuffer(chunk);
     if (this.busy) {
-      this.deferred.push(buf);
+      (this.deferred ??= []).push(buf);
       return;
     }
     this.process(buf);
@@ -100,7 +110,7 @@ export class StreamParser {
   /** End of input: an incomplete stanza or header is reported as not-well-formed. */
   end(): void {
     if (this.busy) {
-      this.deferred.push(END_OF_INPUT);
+      (this.deferred ??= []).push(END_OF_INPUT);
       return;
     }
     this.process(END_OF_INPUT);
@@ -109,7 +119,7 @@ export class StreamParser {
   private process(first: Buffer | typeof END_OF_INPUT): void {
     this.busy = true;
     try {
-      for (let item: Buffer | typeof END_OF_INPUT | undefined = first; item !== undefined; item = this.deferred.shift()) {
+      for (let item: Buffer | typeof END_OF_INPUT | undefined = first; item !== undefined; item = this.deferred?.shift()) {
         if (this.stopped) continue;
         try {
           if (item === END_OF_INPUT) {
@@ -124,7 +134,7 @@ export class StreamParser {
       }
     } finally {
       this.busy = false;
-      this.deferred.length = 0; // only non-empty when a callback threw
+      if (this.deferred !== undefined) this.deferred.length = 0; // only non-empty when a callback threw
     }
   }
 

@@ -158,8 +158,12 @@ export class Tokenizer {
   private readonly attrNames: string[] = [];
   private readonly attrValues: string[] = [];
   private attrCount = 0;
-  /** Names of the open elements (bounded by maxDepth), to recognise end tags without decoding them. */
-  private readonly openNames: string[] = [];
+  /**
+   * Names of the open elements (bounded by maxDepth), to recognise end tags without decoding them.
+   * Starts with the one slot a stream root needs, so a connection that only sent its header keeps
+   * no larger array; it grows with the first nested stanza.
+   */
+  private readonly openNames: string[] = [''];
   private quote = 0;
   private sawSpace = false;
 
@@ -209,7 +213,8 @@ export class Tokenizer {
     this.attrNames.length = 0;
     this.attrValues.length = 0;
     this.attrCount = 0;
-    this.openNames.length = 0;
+    this.openNames.length = 1;
+    this.openNames[0] = '';
     this.quote = 0;
     this.sawSpace = false;
     this.prev1 = this.prev2 = -1;
@@ -881,6 +886,12 @@ export class Tokenizer {
     if (this.epoch !== epoch) return next; // a callback reset the parser: leave the new state alone
     // Values can be large: do not keep them alive until the next tag overwrites the slots.
     for (let i = 0; i < count; i++) this.attrValues[i] = '';
+    if (this.depth === 0 && this.streamMode) {
+      // The stream header: a connection may sit idle after it (before authentication, with no
+      // stanza yet), so the grown attribute arrays are given back; the first stanza regrows them.
+      this.attrNames.length = 0;
+      this.attrValues.length = 0;
+    }
     this.attrCount = 0;
     if (!selfClosing) this.openNames[this.depth++] = this.tagName;
     return this.afterTag(next);

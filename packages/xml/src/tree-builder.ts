@@ -9,6 +9,18 @@ import type { TokenSink } from './tokenizer.js';
 export const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
 export const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
 
+/**
+ * What stream headers declare (RFC 6120 §4.8, XEP-0114, XEP-0220). A header's bindings live as
+ * long as its connection, so its copies of these strings are swapped for the shared ones.
+ */
+const HEADER_STRINGS: ReadonlyMap<string, string> = new Map(
+  ['stream', 'db', 'http://etherx.jabber.org/streams', 'jabber:client', 'jabber:server', 'jabber:server:dialback', 'jabber:component:accept'].map((s) => [s, s]),
+);
+
+function shared(s: string, isHeader: boolean): string {
+  return isHeader ? (HEADER_STRINGS.get(s) ?? s) : s;
+}
+
 export interface StreamHeader {
   /** Qualified name as written, e.g. 'stream:stream'. */
   name: string;
@@ -227,7 +239,7 @@ export class TreeBuilder implements TokenSink {
       // Only XML 1.1 namespaces may undeclare a prefix.
       throw badPrefix(`prefix '${prefix}' must not be bound to the empty namespace`, Code.BAD_NAMESPACE_DECLARATION);
     }
-    this.bindings.set(prefix, { uri, inherited: isHeader, prev: this.bindings.get(prefix) });
+    this.bindings.set(shared(prefix, isHeader), { uri: shared(uri, isHeader), inherited: isHeader, prev: this.bindings.get(prefix) });
     return true;
   }
 

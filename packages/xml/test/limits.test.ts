@@ -50,6 +50,20 @@ describe('defaults', () => {
     expect(() => parser.setLimits({ maxNameLength: -1 })).toThrow(RangeError);
     expect(parser.currentLimits.maxNameLength).toBe(DEFAULT_LIMITS.maxNameLength);
   });
+
+  it('uses a frozen, complete set of limits as it is (one shared copy for every connection), still checked', () => {
+    const events = { streamStart() {}, element() {}, streamEnd() {}, error() {} };
+    const parser = new StreamParser(events, PREAUTH_LIMITS);
+    expect(parser.currentLimits).toBe(PREAUTH_LIMITS);
+    parser.setLimits(DEFAULT_LIMITS);
+    expect(parser.currentLimits).toBe(DEFAULT_LIMITS);
+    expect(() => new StreamParser(events, Object.freeze({ ...PREAUTH_LIMITS, maxDepth: 0 }))).toThrow(RangeError);
+    // A partial or unfrozen set is merged onto a copy, never shared or changed.
+    const partial = { maxDepth: 3 };
+    const merged = new StreamParser(events, partial).currentLimits;
+    expect(merged).not.toBe(partial);
+    expect(merged).toEqual({ ...DEFAULT_LIMITS, maxDepth: 3 });
+  });
 });
 
 describe('stanza byte budget', () => {

@@ -49,6 +49,25 @@ describe('lifecycle', () => {
     expect(t.errors[0]?.condition).toBe('bad-namespace-prefix');
   });
 
+  it('after an idle header (its attribute arrays given back), stanzas with many attributes and nesting parse as before', () => {
+    const t = newTranscript();
+    const parser = recordingParser(t);
+    parser.write(Buffer.from(CLIENT_HEADER));
+    const attrs = Array.from({ length: 20 }, (_, i) => ` a${i}='v${i}'`).join('');
+    const stanza = `<message${attrs}><body>x</body><x xmlns='urn:a'><y><z q='1'/></y></x></message>`;
+    parser.write(Buffer.from(stanza));
+    parser.write(Buffer.from(`<presence/>${stanza}</stream:stream>`));
+    expect(t.errors).toEqual([]);
+    expect(t.events.map((e) => e.type)).toEqual(['start', 'element', 'element', 'element', 'end']);
+    expect(t.elements[0]!.attrs.a19).toBe('v19');
+    expect(serialize(t.elements[2]!)).toBe(serialize(t.elements[0]!));
+    // The header's namespaces keep resolving stanzas after the restart too.
+    parser.reset();
+    parser.write(Buffer.from(CLIENT_HEADER + stanza));
+    expect(t.errors).toEqual([]);
+    expect(t.elements[3]!.getNS()).toBe('jabber:client');
+  });
+
   it('end() between stanzas is quiet; inside a stanza, header or character it is not-well-formed', () => {
     expect(parseWhole(CLIENT_HEADER + '<presence/> ').errors).toEqual([]);
     expect(parseWhole('').events).toEqual([]);
