@@ -5,9 +5,9 @@
 //   npm run bench               all benchmarks
 //   npm run bench -- xml sasl   only the files whose path contains one of the words
 import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join, relative } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -29,7 +29,11 @@ function benchFiles() {
 function runOne(file) {
   const program = `import(${JSON.stringify(file)}).then((m) => m.run()).then((r) => { process.stdout.write('\\n${MARK}' + JSON.stringify(r) + '\\n'); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', program], {
+    // The driver is a file, not `-e`: benchmarks that fork children inherit execArgv, and
+    // `--input-type` with a file is an error.
+    const driver = join(mkdtempSync(join(tmpdir(), 'ambrosia-bench-')), 'driver.mjs');
+    writeFileSync(driver, program);
+    const child = spawn(process.execPath, ['--expose-gc', driver], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -46,6 +50,7 @@ function runOne(file) {
     const timer = setTimeout(() => child.kill('SIGKILL'), PER_BENCH_TIMEOUT_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      rmSync(dirname(driver), { recursive: true, force: true });
       const line = out.split('\n').find((l) => l.startsWith(MARK));
       resolve(code === 0 && line ? JSON.parse(line.slice(MARK.length)) : undefined);
     });
