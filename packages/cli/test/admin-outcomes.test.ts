@@ -80,4 +80,36 @@ describe('ambrosia admin commands when nobody obeys', () => {
     ]);
     expect((await admin('services', 'list')).out).toMatch(/\nexample\.test\/component\s+muc-1\s+ghost-1,ghost-2\s+2\.5\s+yes\s+41\s+expires in \d+m?s\n$/);
   });
+
+  it('undrains and reweights an instance of another node, which keeps the change when it renews', async () => {
+    await registry.services.register({ domain: 'example.test', type: 'component', instanceId: 'muc-2', gatewayId: 'ghost-1', weight: 2, draining: true, epoch: 50 });
+    const undrained = await adminJson('services', 'undrain', 'EXAMPLE.test', 'component', 'muc-2');
+    expect(undrained).toMatchObject({ code: 0, err: '' });
+    const row = JSON.parse(undrained.out) as { epoch: number };
+    expect(row).toEqual({ domain: 'example.test', type: 'component', instance: 'muc-2', gateways: ['ghost-1'], weight: 2, draining: false, epoch: expect.any(Number), leaseExpiresAt: expect.any(String) });
+    expect(row.epoch).toBeGreaterThan(50);
+    const weighted = await admin('services', 'weight', 'example.test', 'component', 'muc-2', '0.25');
+    expect(weighted).toMatchObject({ code: 0, out: `muc-2 of example.test/component has weight 0.25 (epoch ${row.epoch + 1})\n`, err: '' });
+    // The node that owns the membership renews it with its older epoch: the store keeps the newer one.
+    await registry.heartbeat();
+    await registry.heartbeat();
+    const [listed] = (await registry.services.list('example.test', 'component')).filter((s) => s.instanceId === 'muc-2');
+    expect(listed).toMatchObject({ weight: 0.25, draining: false, epoch: row.epoch + 1 });
+    const drained = await admin('services', 'drain', 'example.test', 'component', 'muc-2');
+    expect(drained).toMatchObject({ code: 0, out: `muc-2 of example.test/component is draining (epoch ${row.epoch + 2}): new users go to the other instances\n`, err: '' });
+  });
+
+  it('refuses an instance that is not live, a type that does not exist and a weight out of range', async () => {
+    expect(await admin('services', 'drain', 'example.test', 'component', 'muc-zz')).toMatchObject({
+      code: 1,
+      out: '',
+      err: 'ambrosia: no live instance "muc-zz" of example.test/component (live: muc-1, muc-2)\n',
+    });
+    expect(await admin('services', 'undrain', 'nowhere.example', 'client', 'im-1')).toMatchObject({ code: 1, err: 'ambrosia: no live instance "im-1" of nowhere.example/client\n' });
+    expect(await admin('services', 'drain', 'example.test', 'chat', 'muc-1')).toMatchObject({ code: 2, err: 'ambrosia: "chat" is not a service type: one of client, server, component\n' });
+    for (const bad of ['-1', 'heavy', '1e3', '1000001', '']) {
+      expect(await admin('services', 'weight', 'example.test', 'component', 'muc-1', bad)).toMatchObject({ code: 2, out: '' });
+    }
+    expect((await admin('services', 'drain', 'a@b', 'client', 'muc-1')).code).toBe(2);
+  });
 });

@@ -17,6 +17,7 @@ import {
   type RegistryBackend,
   type ServiceRegisterArgs,
   type ServiceRegisterResult,
+  type ServiceSetAttributesArgs,
   type ServiceType,
   type StoredGateway,
   type StoredInstance,
@@ -348,6 +349,20 @@ export class RedisBackend implements RegistryBackend {
         accepted: Number(reply[2]) === 1,
         joined: Number(reply[3]) === 1,
       };
+    });
+  }
+
+  async serviceSetAttributes(args: ServiceSetAttributesArgs) {
+    return this.run(async () => {
+      const reply = (await this.scripts.serviceSetAttributes(
+        this.keys.service(args.domain, args.type),
+        args.instanceId,
+        args.weight === undefined ? '' : args.weight,
+        args.draining === undefined ? '' : args.draining ? '1' : '0',
+        args.epochFloor,
+      )) as unknown[];
+      if (reply[1] === undefined || reply[1] === null) return undefined;
+      return { now: Number(reply[0]), instance: this.parseInstance(args.instanceId, reply[1]) };
     });
   }
 

@@ -166,6 +166,27 @@ redis.call('HSET', key, inst, encoded)
 redis.call('PEXPIRE', key, int(latest - now))
 return {int(now), encoded, accepted, joined}`,
   },
+  // KEYS: the domain/type hash. ARGV: instanceId, weight or '', draining 1|0|'', epochFloor.
+  // Memberships and the key's expiry are left alone (HSET keeps the TTL). -> {now, instance JSON} or {now} if not live
+  serviceSetAttributes: {
+    numberOfKeys: 1,
+    lua: `${PRELUDE}
+local key, inst = KEYS[1], ARGV[1]
+local now = now_ms()
+local raw = redis.call('HGET', key, inst)
+if not raw then return {int(now)} end
+local r = cjson.decode(raw)
+local live = false
+for _, e in pairs(r.g) do if tonumber(e) > now then live = true end end
+if not live then return {int(now)} end
+r.e = int(math.max(tonumber(r.e), tonumber(ARGV[4])) + 1)
+if ARGV[2] ~= '' then r.w = tonumber(ARGV[2]) end
+if ARGV[3] ~= '' then r.d = ARGV[3] == '1' end
+r.u = int(now)
+local encoded = cjson.encode(r)
+redis.call('HSET', key, inst, encoded)
+return {int(now), encoded}`,
+  },
   // KEYS: the domain/type hash. ARGV: instanceId, gatewayId or ''. -> {instance removed 1|0, instances left}
   serviceUnregister: {
     numberOfKeys: 1,

@@ -82,6 +82,17 @@ export interface ServiceRegisterResult {
   joined: boolean;
 }
 
+export interface ServiceSetAttributesArgs {
+  domain: string;
+  type: ServiceType;
+  instanceId: string;
+  /** Absent: kept as stored. */
+  weight?: number;
+  draining?: boolean;
+  /** The new epoch is max(stored, epochFloor) + 1. */
+  epochFloor: number;
+}
+
 /** Compare-and-set condition for a session bind. */
 export type BindExpectation = { absent: true } | { seq: number };
 
@@ -114,6 +125,11 @@ export interface RegistryBackend {
   gatewayList(): Promise<{ now: number; gateways: StoredGateway[] }>;
 
   serviceRegister(args: ServiceRegisterArgs): Promise<ServiceRegisterResult>;
+  /**
+   * Writes the given attributes with a new epoch, memberships untouched. Undefined (nothing
+   * written) if the instance has no live membership.
+   */
+  serviceSetAttributes(args: ServiceSetAttributesArgs): Promise<{ now: number; instance: StoredInstance } | undefined>;
   serviceUnregister(domain: string, type: ServiceType, instanceId: string, gatewayId?: string): Promise<{ instanceRemoved: boolean }>;
   serviceList(domain: string, type: ServiceType): Promise<{ now: number; instances: StoredInstance[] }>;
   /** Every domain/type that may have instances (an index; entries may be empty). */

@@ -23,6 +23,7 @@ import type {
   ResumptionRecord,
   ResumptionState,
   SeeOtherHostEntry,
+  ServiceAttributes,
   ServiceInstance,
   ServiceRegistration,
   ServiceRegistrationResult,
@@ -202,6 +203,8 @@ export class RegistryClient implements Registry {
   private lastGeneration: string | undefined;
   private lastServiceReloadAt = -Infinity;
   private lastGatewayReloadAt = -Infinity;
+  /** The store's clock at the last gateway reload: a session bound later may be on a gateway we have not seen. */
+  private lastGatewayReloadStoreAt = -Infinity;
   private heartbeatRunning: Promise<void> | undefined;
   private reconnectHeartbeat: NodeJS.Timeout | undefined;
   private lastReconnectHeartbeatAt = -Infinity;
@@ -624,6 +627,7 @@ export class RegistryClient implements Registry {
       const { now, gateways } = await this.call(() => this.backend.gatewayList(), 'read');
       const localNow = this.clock.now();
       this.lastGatewayReloadAt = localNow;
+      this.lastGatewayReloadStoreAt = now;
       this.cache.applyGateways(
         gateways.map((g) => this.toGatewayInfo(g, now, localNow)),
         this.effectiveNow(),
@@ -658,6 +662,15 @@ export class RegistryClient implements Registry {
       instances.map((s) => this.toCachedInstance(s, now, localNow)),
       this.effectiveNow(),
     );
+    // An administrator's newer attributes (setAttributes) become ours at once, not only at the next
+    // renewal: a store that loses data before then gets them back from our re-assertion.
+    if (this.ownedServices.size > 0 && instances.length > 0) {
+      const fetched = new Map(instances.map((s) => [s.instanceId, s]));
+      for (const owned of this.ownedServices.values()) {
+        const stored = owned.domain === domain && owned.type === type ? fetched.get(owned.instanceId) : undefined;
+        if (stored !== undefined && stored.epoch > owned.epoch) Object.assign(owned, { epoch: stored.epoch, weight: stored.weight, draining: stored.draining });
+      }
+    }
     // A membership is live while its gateway is: look up a gateway this cache has not seen yet.
     if (this.cache.unknownGateways(domain, type).length > 0 && localNow - this.lastGatewayReloadAt >= GATEWAY_RELOAD_MIN_INTERVAL_MS) {
       this.requestRefresh(GATEWAYS_KEY).catch((e) => this.onError(e, 'gateways refresh'));
@@ -934,14 +947,33 @@ export class RegistryClient implements Registry {
   // ===========================================================================================
   // Services
 
+  /** The highest epoch of an instance in this registry's cache or among its own memberships. */
+  private highestEpochSeen(domain: string, type: ServiceType, instanceId: string): number {
+    let epoch = this.cache.cachedEpoch(domain, type, instanceId);
+    for (const s of this.ownedServices.values()) {
+      if (s.domain === domain && s.type === type && s.instanceId === instanceId && s.epoch > epoch) epoch = s.epoch;
+    }
+    return epoch;
+  }
+
+  /** Our memberships of an instance take a newer stored epoch's attributes (never an older one's). */
+  private adoptAttributes(domain: string, type: ServiceType, instanceId: string, stored: StoredInstance): void {
+    for (const s of this.ownedServices.values()) {
+      if (s.domain === domain && s.type === type && s.instanceId === instanceId && s.epoch < stored.epoch) {
+        s.epoch = stored.epoch;
+        s.weight = stored.weight;
+        s.draining = stored.draining;
+      }
+    }
+  }
+
   readonly services: Registry['services'] = {
     register: async (registration: ServiceRegistration, opts: LeaseOptions = {}): Promise<ServiceRegistrationResult> => {
       const domain = v.identifier('domain', registration.domain);
       const type = v.serviceType(registration.type);
       const instanceId = v.identifier('instance id', registration.instanceId);
       const gatewayId = v.identifier('gateway id', registration.gatewayId);
-      // Six decimals: every store keeps them exactly (Redis's cjson prints 14 significant digits).
-      const weight = Math.round(v.finiteNumber('weight', registration.weight ?? 1, 0, 1_000_000) * 1e6) / 1e6;
+      const weight = validWeight(registration.weight ?? 1);
       const draining = registration.draining ?? false;
       if (typeof draining !== 'boolean') throw new RegistryError('REGISTRY_INVALID_ARGUMENT', 'draining must be a boolean');
       const epoch = registration.epoch === undefined ? undefined : v.integer('epoch', registration.epoch, 1, Number.MAX_SAFE_INTEGER);
@@ -949,10 +981,7 @@ export class RegistryClient implements Registry {
       this.assertOwnedGateway(gatewayId);
 
       // Never hand out an epoch at or below one this registry has seen, even if the store lost it.
-      let epochFloor = this.cache.cachedEpoch(domain, type, instanceId);
-      for (const s of this.ownedServices.values()) {
-        if (s.domain === domain && s.type === type && s.instanceId === instanceId && s.epoch > epochFloor) epochFloor = s.epoch;
-      }
+      const epochFloor = this.highestEpochSeen(domain, type, instanceId);
       const result = await this.call(
         () => this.backend.serviceRegister({ domain, type, instanceId, gatewayId, weight, draining, epochFloor, ttlMs, ...(epoch !== undefined ? { epoch } : {}) }),
         'write',
@@ -969,18 +998,41 @@ export class RegistryClient implements Registry {
         ttlMs,
       });
       // Other memberships of the same instance we own follow the newest attributes.
-      for (const s of this.ownedServices.values()) {
-        if (s.domain === domain && s.type === type && s.instanceId === instanceId && s.epoch < stored.epoch) {
-          s.epoch = stored.epoch;
-          s.weight = stored.weight;
-          s.draining = stored.draining;
-        }
-      }
+      this.adoptAttributes(domain, type, instanceId, stored);
       this.notify({ t: 'services', domain, type });
       await this.requestRefresh(serviceKey(domain, type), { domain, type }).catch((e) => this.onError(e, 'services refresh'));
       const instance = this.toServiceInstance(domain, type, stored, result.now);
       if (instance === undefined) throw new RegistryError('REGISTRY_CORRUPT', 'the store returned a registration without a live membership');
       return { instance, accepted: result.accepted };
+    },
+
+    setAttributes: async (domain: string, type: ServiceType, instanceId: string, attributes: ServiceAttributes): Promise<ServiceInstance> => {
+      v.identifier('domain', domain);
+      v.serviceType(type);
+      v.identifier('instance id', instanceId);
+      if (typeof attributes !== 'object' || attributes === null) throw new RegistryError('REGISTRY_INVALID_ARGUMENT', 'attributes must be an object');
+      const change: { weight?: number; draining?: boolean } = {};
+      if (attributes.weight !== undefined) change.weight = validWeight(attributes.weight);
+      if (attributes.draining !== undefined) {
+        if (typeof attributes.draining !== 'boolean') throw new RegistryError('REGISTRY_INVALID_ARGUMENT', 'draining must be a boolean');
+        change.draining = attributes.draining;
+      }
+      if (change.weight === undefined && change.draining === undefined) {
+        throw new RegistryError('REGISTRY_INVALID_ARGUMENT', 'give weight, draining or both');
+      }
+      // Above the stored epoch (the store takes the max) and above any this registry has seen, so
+      // the owning gateways' next renewal (with their older epoch) adopts it instead of undoing it.
+      const epochFloor = this.highestEpochSeen(domain, type, instanceId);
+      const result = await this.call(() => this.backend.serviceSetAttributes({ domain, type, instanceId, epochFloor, ...change }), 'write');
+      if (result === undefined) {
+        throw new RegistryError('REGISTRY_NOT_FOUND', `no live instance "${instanceId}" of ${domain}/${type}`);
+      }
+      this.adoptAttributes(domain, type, instanceId, result.instance);
+      this.notify({ t: 'services', domain, type });
+      await this.requestRefresh(serviceKey(domain, type), { domain, type }).catch((e) => this.onError(e, 'services refresh'));
+      const instance = this.toServiceInstance(domain, type, result.instance, result.now);
+      if (instance === undefined) throw new RegistryError('REGISTRY_NOT_FOUND', `no live instance "${instanceId}" of ${domain}/${type}`);
+      return instance;
     },
 
     unregister: async (domain: string, type: ServiceType, instanceId: string, gatewayId?: string): Promise<boolean> => {
@@ -1042,9 +1094,17 @@ export class RegistryClient implements Registry {
       const gateway = this.cache.gateway(s.gatewayId, this.effectiveNow());
       return gateway !== undefined && gateway.incarnation === s.incarnation;
     };
-    const unsure = entries.some((s) => !isLive(s));
-    if (unsure && this.frozenAt === undefined && this.clock.now() - this.lastGatewayReloadAt >= GATEWAY_RELOAD_MIN_INTERVAL_MS) {
-      // Maybe a gateway this cache has not seen yet: look before calling its sessions dead.
+    const unsure = entries.filter((s) => !isLive(s));
+    // A session bound after our last look at the gateways may be on a gateway (or incarnation)
+    // this cache has not seen yet: always look again before calling it dead (calling it dead
+    // would let bind(onlyIfAbsent) take its resource, and clean-up unbind it). Older unknown
+    // entries are dead for sure; for them the reload is only rate-limited insurance.
+    const mustLook = unsure.some((s) => s.boundAt >= this.lastGatewayReloadStoreAt);
+    if (
+      unsure.length > 0 &&
+      this.frozenAt === undefined &&
+      (mustLook || this.clock.now() - this.lastGatewayReloadAt >= GATEWAY_RELOAD_MIN_INTERVAL_MS)
+    ) {
       await this.requestRefresh(GATEWAYS_KEY).catch((e) => this.onError(e, 'gateways refresh'));
     }
     const live: StoredSession[] = [];
@@ -1417,6 +1477,11 @@ export class RegistryClient implements Registry {
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** Six decimals: every store keeps them exactly (Redis's cjson prints 14 significant digits). */
+function validWeight(weight: unknown): number {
+  return Math.round(v.finiteNumber('weight', weight, 0, 1_000_000) * 1e6) / 1e6;
 }
 
 function validateAnnouncement(g: GatewayAnnouncement): GatewayAnnouncement {

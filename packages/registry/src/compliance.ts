@@ -284,6 +284,9 @@ export function registryComplianceSuite(name: string, factory: ComplianceFactory
         expect(await observer.services.list(domain, 'client')).toEqual([]);
         await observer.heartbeat();
         expect(events).toContainEqual({ type: 'service-left', domain, serviceType: 'client', instanceId: 'im-9', reason: 'expired' });
+        // An expired instance cannot be drained back to life.
+        await expectCode(observer.services.setAttributes(domain, 'client', 'im-9', { draining: true }), 'REGISTRY_NOT_FOUND');
+        expect(await observer.services.list(domain, 'client')).toEqual([]);
       });
 
       it('removes a withdrawn gateway’s memberships', async () => {
@@ -305,7 +308,92 @@ export function registryComplianceSuite(name: string, factory: ComplianceFactory
           await a.services.register({ domain, type: 'client', instanceId: odd, gatewayId, weight: i + 1 });
           expect((await a.services.list(domain, 'client')).map((s) => [s.instanceId, s.weight])).toEqual([[odd, i + 1]]);
           expect(a.routing.instances(domain, 'client')[0]?.instanceId).toBe(odd);
+          expect((await a.services.setAttributes(domain, 'client', odd, { weight: i + 2 })).weight).toBe(i + 2);
         }
+      });
+
+      describe('setAttributes: an administrator drains or reweights a live instance', () => {
+        it('works from a registry that owns nothing, with a new epoch, memberships untouched; peers see service-updated', async () => {
+          const { registry: a, gatewayId: ga } = await gatewayNode();
+          const { registry: b, gatewayId: gb } = await gatewayNode();
+          const admin = await node();
+          const atA = collect(a);
+          const domain = domainOf();
+          await a.services.register({ domain, type: 'client', instanceId: 'im-1', gatewayId: ga, weight: 2 });
+          const registered = await b.services.register({ domain, type: 'client', instanceId: 'im-1', gatewayId: gb, weight: 2 });
+          await a.services.register({ domain, type: 'client', instanceId: 'im-2', gatewayId: ga });
+
+          const drained = await admin.services.setAttributes(domain, 'client', 'im-1', { draining: true });
+          expect(drained).toMatchObject({ domain, type: 'client', instanceId: 'im-1', draining: true, weight: 2, gateways: [ga, gb].sort() });
+          expect(drained.epoch).toBeGreaterThan(registered.instance.epoch);
+          // Read your write, and only that instance changed.
+          expect(admin.routing.instances(domain, 'client').map((i) => [i.instanceId, i.draining, i.weight, i.gateways.length])).toEqual([
+            ['im-1', true, 2, 2],
+            ['im-2', false, 1, 1],
+          ]);
+          expect((await admin.services.list(domain, 'client'))[0]).toMatchObject({ draining: true, epoch: drained.epoch, gateways: [ga, gb].sort() });
+          // Every node reloads it: the owner's routing view and its events.
+          for (const peer of [a, b]) {
+            await eventually(() => expect(peer.routing.instances(domain, 'client')[0]).toMatchObject({ instanceId: 'im-1', draining: true, epoch: drained.epoch }));
+          }
+          await eventually(() =>
+            expect(atA.some((e) => e.type === 'service-updated' && e.instance.domain === domain && e.instance.instanceId === 'im-1' && e.instance.draining)).toBe(true),
+          );
+
+          // Weight alone keeps the draining flag; both at once; each change a higher epoch.
+          const weighted = await admin.services.setAttributes(domain, 'client', 'im-1', { weight: 0.5 });
+          expect(weighted).toMatchObject({ draining: true, weight: 0.5 });
+          expect(weighted.epoch).toBeGreaterThan(drained.epoch);
+          const undrained = await admin.services.setAttributes(domain, 'client', 'im-1', { draining: false, weight: 3 });
+          expect(undrained).toMatchObject({ draining: false, weight: 3, gateways: [ga, gb].sort() });
+          expect(undrained.epoch).toBeGreaterThan(weighted.epoch);
+          await eventually(() => expect(b.routing.instances(domain, 'client')[0]).toMatchObject({ draining: false, weight: 3, epoch: undrained.epoch }));
+        });
+
+        it('survives the owning gateway’s renewals: the owner adopts the newer epoch instead of undoing it', async () => {
+          const { registry: a, gatewayId } = await gatewayNode();
+          const admin = await node();
+          const domain = domainOf();
+          const first = await a.services.register({ domain, type: 'client', instanceId: 'im-1', gatewayId, weight: 2 });
+          const drained = await admin.services.setAttributes(domain, 'client', 'im-1', { draining: true });
+          await a.heartbeat();
+          await a.heartbeat();
+          expect((await admin.services.list(domain, 'client'))[0]).toMatchObject({ draining: true, weight: 2, epoch: drained.epoch, gateways: [gatewayId] });
+          await eventually(() => expect(a.routing.instances(domain, 'client')[0]).toMatchObject({ draining: true, epoch: drained.epoch }));
+
+          // A relayed registration with the older epoch loses, yet renews its membership.
+          const stale = await a.services.register({ domain, type: 'client', instanceId: 'im-1', gatewayId, epoch: first.instance.epoch, weight: 2, draining: false });
+          expect(stale.accepted).toBe(false);
+          expect(stale.instance).toMatchObject({ draining: true, epoch: drained.epoch });
+          // What a gateway does when the instance reconnects: register again with the attributes its cache has.
+          const cached = a.routing.instances(domain, 'client')[0]!;
+          const again = await a.services.register({ domain, type: 'client', instanceId: 'im-1', gatewayId, weight: cached.weight, draining: cached.draining });
+          expect(again.instance).toMatchObject({ draining: true, weight: 2 });
+          expect(again.instance.epoch).toBeGreaterThan(drained.epoch);
+          await a.heartbeat();
+          const undrained = await admin.services.setAttributes(domain, 'client', 'im-1', { draining: false });
+          expect(undrained.epoch).toBeGreaterThan(again.instance.epoch);
+          await a.heartbeat();
+          expect((await a.services.list(domain, 'client'))[0]).toMatchObject({ draining: false, weight: 2, epoch: undrained.epoch });
+        });
+
+        it('refuses an instance that is not live, and a change without a valid attribute', async () => {
+          const { registry: a, gatewayId } = await gatewayNode();
+          const admin = await node();
+          const domain = domainOf();
+          await expectCode(admin.services.setAttributes(domain, 'client', 'nobody', { draining: true }), 'REGISTRY_NOT_FOUND');
+          await a.services.register({ domain, type: 'client', instanceId: 'im-1', gatewayId });
+          await expectCode(admin.services.setAttributes(domain, 'server', 'im-1', { draining: true }), 'REGISTRY_NOT_FOUND');
+          await expectCode(admin.services.setAttributes(domain, 'client', 'im-1', {}), 'REGISTRY_INVALID_ARGUMENT');
+          await expectCode(admin.services.setAttributes(domain, 'client', 'im-1', { weight: -1 }), 'REGISTRY_INVALID_ARGUMENT');
+          await expectCode(admin.services.setAttributes(domain, 'client', 'im-1', { weight: Number.NaN }), 'REGISTRY_INVALID_ARGUMENT');
+          await expectCode(admin.services.setAttributes(domain, 'client', 'im-1', { draining: 'yes' as unknown as boolean }), 'REGISTRY_INVALID_ARGUMENT');
+          await expectCode(admin.services.setAttributes(domain, 'bogus' as ServiceType, 'im-1', { draining: true }), 'REGISTRY_INVALID_ARGUMENT');
+          expect((await admin.services.list(domain, 'client'))[0]).toMatchObject({ draining: false, weight: 1 });
+          await a.services.unregister(domain, 'client', 'im-1');
+          await expectCode(admin.services.setAttributes(domain, 'client', 'im-1', { draining: true }), 'REGISTRY_NOT_FOUND');
+          expect(await admin.services.list(domain, 'client')).toEqual([]);
+        });
       });
     });
 

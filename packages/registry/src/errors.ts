@@ -12,6 +12,8 @@ export const REGISTRY_ERROR_CODES = {
   REGISTRY_OVERLOADED: 'the registry is at a configured limit',
   /** The caller tried to act for a gateway this registry did not announce. */
   REGISTRY_NOT_OWNER: 'this registry does not own that record',
+  /** The record an operation needs is not (or no longer) live, e.g. a service instance without a membership. */
+  REGISTRY_NOT_FOUND: 'no such live record',
   REGISTRY_INVALID_ARGUMENT: 'invalid argument',
   /** Stored data could not be decoded (written by a foreign or newer writer). */
   REGISTRY_CORRUPT: 'unreadable data in the registry store',

@@ -12,6 +12,7 @@ export type {
   BindExpectation,
   ServiceRegisterArgs,
   ServiceRegisterResult,
+  ServiceSetAttributesArgs,
   StoredGateway,
   StoredInstance,
   StoredResumption,

@@ -10,6 +10,7 @@ import type {
   RegistryBackend,
   ServiceRegisterArgs,
   ServiceRegisterResult,
+  ServiceSetAttributesArgs,
   StoredGateway,
   StoredInstance,
   StoredResumption,
@@ -304,6 +305,17 @@ export class MemoryBackend implements RegistryBackend {
     }
     instance.gateways[args.gatewayId] = now + args.ttlMs;
     return { now, instance: clone(instance), accepted, joined };
+  }
+
+  async serviceSetAttributes(args: ServiceSetAttributesArgs) {
+    const now = this.now();
+    const instance = this.serviceEntry(args.domain, args.type, now)?.instances.get(args.instanceId);
+    if (instance === undefined) return undefined; // serviceEntry dropped it if no membership is live
+    instance.epoch = Math.max(instance.epoch, args.epochFloor) + 1;
+    if (args.weight !== undefined) instance.weight = args.weight;
+    if (args.draining !== undefined) instance.draining = args.draining;
+    instance.updatedAt = now;
+    return { now, instance: clone(instance) };
   }
 
   async serviceUnregister(domain: string, type: ServiceType, instanceId: string, gatewayId?: string) {

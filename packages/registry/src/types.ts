@@ -109,7 +109,10 @@ export interface ServiceRegistration {
   gatewayId: string;
   /** Relative share for weighted rendezvous hashing; default 1. */
   weight?: number;
-  /** A draining instance keeps its users' stanzas but takes no new ones; default false. */
+  /**
+   * A draining instance takes no new users (routing keys) while another instance can; what a user
+   * has in flight there stays there (the gateway's affinity). Default false.
+   */
   draining?: boolean;
   /**
    * Fencing token for weight and draining. Omit it to get a new epoch greater than any this
@@ -139,9 +142,26 @@ export interface ServiceRegistrationResult {
   accepted: boolean;
 }
 
+/** What an administrator may change on a live instance without being its gateway. */
+export interface ServiceAttributes {
+  /** Relative share for weighted rendezvous hashing, 0..1e6 (six decimals kept). */
+  weight?: number;
+  /** See ServiceRegistration.draining. */
+  draining?: boolean;
+}
+
 export interface ServiceDirectory {
   /** Registers (or renews, or changes) an instance's membership on a gateway; owned and renewed. */
   register(registration: ServiceRegistration, opts?: LeaseOptions): Promise<ServiceRegistrationResult>;
+  /**
+   * Changes the weight and/or draining flag of a live instance from any registry (an admin tool):
+   * writes a new epoch above the stored one (and above any this registry has seen) and leaves the
+   * memberships alone; the owning gateways adopt the newer epoch when they renew. Every registry
+   * reloads the instance and reports `service-updated`. Resolves the instance as stored; rejects
+   * with REGISTRY_NOT_FOUND if it has no live membership, REGISTRY_INVALID_ARGUMENT if neither
+   * attribute is given.
+   */
+  setAttributes(domain: string, type: ServiceType, instanceId: string, attributes: ServiceAttributes): Promise<ServiceInstance>;
   /**
    * Removes one gateway membership (or, without `gatewayId`, the whole instance). Resolves true
    * if the instance is gone as a result: peers drop it at once instead of at lease expiry.

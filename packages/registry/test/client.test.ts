@@ -107,6 +107,27 @@ describe('re-assertion when the store loses data', () => {
     await close();
   });
 
+  it('brings back an administrator’s drain, not the owner’s older attributes', async () => {
+    const { store, node, close } = cluster();
+    const owner = await node();
+    const admin = await node();
+    await owner.gateways.announce(gateway('g1'));
+    await owner.services.register({ domain: 'd', type: 'client', instanceId: 'i', gatewayId: 'g1', weight: 2 });
+    const drained = await admin.services.setAttributes('d', 'client', 'i', { draining: true });
+    await flush(); // the owner reloads on the admin's event and adopts the newer epoch; no heartbeat yet
+    await flush();
+    store.flush();
+    await owner.heartbeat();
+    expect(await admin.services.list('d', 'client')).toMatchObject([{ instanceId: 'i', weight: 2, draining: true, epoch: drained.epoch, gateways: ['g1'] }]);
+    // And through a renewal alone, when the event was missed (the owner's subscription was down).
+    const reweighted = await admin.services.setAttributes('d', 'client', 'i', { weight: 5 });
+    await owner.heartbeat();
+    store.flush();
+    await owner.heartbeat();
+    expect(await admin.services.list('d', 'client')).toMatchObject([{ weight: 5, draining: true, epoch: reweighted.epoch }]);
+    await close();
+  });
+
   it('drops what a newer owner took over while the store was away', async () => {
     const { store, node, close } = cluster();
     const a = await node();

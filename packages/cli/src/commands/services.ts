@@ -1,8 +1,10 @@
 // `ambrosia services list [domain]`: the domain services registered in the cluster, each
 // instance with the gateways it is connected to, its weight, draining flag and epoch.
+// `services drain|undrain|weight`: change an instance's draining flag or weight through the
+// registry's services.setAttributes (a new epoch every gateway's routing cache reloads).
 import type { Command } from 'commander';
-import { SERVICE_TYPES, type ServiceInstance, type ServiceType } from '@ambrosia/registry';
-import { CliError, type Output } from '../output.js';
+import { isRegistryError, SERVICE_TYPES, type ServiceAttributes, type ServiceInstance, type ServiceType } from '@ambrosia/registry';
+import { CliError, EXIT_USAGE, type Output } from '../output.js';
 import { withRegistry } from '../registry.js';
 import { iso, registryMessage, registryOption, relative, serviceDomain, table } from './admin-shared.js';
 
@@ -65,16 +67,66 @@ export function registerServicesCommands(program: Command, getOutput: () => Outp
       );
     });
 
-  // Asked for, but the registry lets only an instance's own gateway write its draining flag:
-  // services.register needs a gateway announced through the caller's registry (REGISTRY_NOT_OWNER).
   for (const verb of ['drain', 'undrain'] as const) {
     services
-      .command(`${verb} <domain> <type> <instance>`, { hidden: true })
-      .description('not available yet')
-      .action(async () => {
-        throw new CliError(
-          `services ${verb} is not available yet: the registry lets only the gateway an instance is connected to change its draining flag (an instance drains itself by unregistering when it stops)`,
+      .command(`${verb} <domain> <type> <instance>`)
+      .description(
+        verb === 'drain'
+          ? 'the instance takes no new users: gateways route new users to the other instances (stanzas in flight stay with it)'
+          : 'the instance takes new users again',
+      )
+      .action(async (domainText: string, typeText: string, instanceId: string) => {
+        const instance = await setAttributes(url(), serviceDomain(domainText), serviceType(typeText), instanceId, { draining: verb === 'drain' });
+        getOutput().result(instanceOut(instance), () =>
+          verb === 'drain'
+            ? `${instanceName(instance)} is draining (epoch ${instance.epoch}): new users go to the other instances`
+            : `${instanceName(instance)} takes new users again (epoch ${instance.epoch})`,
         );
       });
   }
+
+  services
+    .command('weight <domain> <type> <instance> <weight>')
+    .description(`the instance's relative share of users under rendezvous hashing (0 to ${MAX_WEIGHT}; 0 takes no new users while another instance can)`)
+    .action(async (domainText: string, typeText: string, instanceId: string, weightText: string) => {
+      const weight = parseWeight(weightText);
+      const instance = await setAttributes(url(), serviceDomain(domainText), serviceType(typeText), instanceId, { weight });
+      getOutput().result(instanceOut(instance), () => `${instanceName(instance)} has weight ${instance.weight} (epoch ${instance.epoch})`);
+    });
+}
+
+/** The registry's bound on a weight (docs/registry.md, Limits). */
+const MAX_WEIGHT = 1_000_000;
+
+function serviceType(text: string): ServiceType {
+  const type = SERVICE_TYPES.find((t) => t === text.toLowerCase());
+  if (type === undefined) throw new CliError(`"${text}" is not a service type: one of ${SERVICE_TYPES.join(', ')}`, EXIT_USAGE);
+  return type;
+}
+
+function parseWeight(text: string): number {
+  const weight = /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(weight >= 0 && weight <= MAX_WEIGHT)) throw new CliError(`the weight must be a number from 0 to ${MAX_WEIGHT} (got "${text}")`, EXIT_USAGE);
+  return weight;
+}
+
+function instanceName(s: ServiceInstance): string {
+  return `${s.instanceId} of ${s.domain}/${s.type}`;
+}
+
+/** setAttributes, with "no such instance" said with the instances that are live. */
+async function setAttributes(registryUrl: string, domain: string, type: ServiceType, instanceId: string, attributes: ServiceAttributes): Promise<ServiceInstance> {
+  return withRegistry(registryUrl, async (registry) => {
+    try {
+      return await registry.services.setAttributes(domain, type, instanceId, attributes);
+    } catch (e) {
+      if (!isRegistryError(e, 'REGISTRY_NOT_FOUND')) registryMessage(e);
+      const live = await registry.services.list(domain, type).catch(() => []);
+      throw new CliError(
+        `no live instance "${instanceId}" of ${domain}/${type}${live.length > 0 ? ` (live: ${live.map((s) => s.instanceId).join(', ')})` : ''}`,
+        1,
+        e.code,
+      );
+    }
+  });
 }
