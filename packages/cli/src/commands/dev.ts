@@ -38,7 +38,8 @@ export function registerDevCommand(program: Command, getOutput: () => Output): v
     .option('--tls-port <port>', 'client port with direct TLS, XEP-0368 (0: any free port)', '5223')
     .option('--service-port <port>', 'service-channel port (0: any free port)', '5347')
     .option('--data-dir <dir>', 'where the CA certificate clients must trust is written', '.ambrosia-dev')
-    .action(async (flags: { domain: string; listen: string; user: DevAccount[]; c2sPort: string; tlsPort: string; servicePort: string; dataDir: string }) => {
+    .option('--verbose', 'log every connection and service event to standard error (JSON lines)')
+    .action(async (flags: { domain: string; listen: string; user: DevAccount[]; c2sPort: string; tlsPort: string; servicePort: string; dataDir: string; verbose?: boolean }) => {
       const out = getOutput();
       const system = await startDev({
         domain: flags.domain,
@@ -46,6 +47,7 @@ export function registerDevCommand(program: Command, getOutput: () => Output): v
         ports: { c2s: port(flags.c2sPort, '--c2s-port'), c2sTls: port(flags.tlsPort, '--tls-port'), service: port(flags.servicePort, '--service-port') },
         dataDir: flags.dataDir,
         accounts: flags.user,
+        ...(flags.verbose ? { log: (line: string) => process.stderr.write(`${line}\n`) } : {}),
       }).catch((e: NodeJS.ErrnoException) => {
         if (e.code === 'EADDRINUSE') throw new CliError(`a port is already in use (${e.message}); choose others with --c2s-port, --tls-port, --service-port`);
         if (e.code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${flags.listen}: ${e.message}`, EXIT_USAGE);
