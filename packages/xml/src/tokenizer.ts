@@ -29,7 +29,8 @@ import {
   normalizeLineEnds,
 } from './chars.js';
 import { XmlErrorCode as Code, XmlStreamError } from './errors.js';
-import { MAX_INTERNED_LENGTH, decodeAsciiInterned, decodeLatin1, decodeUtf8 } from './intern.js';
+import { ATTRIBUTE, MAX_INTERNED_LENGTH, RAW, TEXT, decodeAsciiInterned, decodeCharacters, decodeLatin1 } from './intern.js';
+import type { CharacterMode } from './intern.js';
 import type { XmlErrorCondition } from './errors.js';
 import type { XmlLimits } from './limits.js';
 import { UTF8_ACCEPT, UTF8_REJECT, UTF8_TRANSITIONS, isXmlChar } from './utf8.js';
@@ -77,6 +78,19 @@ const BOM = [0xef, 0xbb, 0xbf];
 const CDATA_KEYWORD = [0x43, 0x44, 0x41, 0x54, 0x41, 0x5b]; // "CDATA["
 const XML_KEYWORD = [0x78, 0x6d, 0x6c]; // "xml"
 const NOT_A_CHAR = 0x110000; // references above U+10FFFF saturate here
+/**
+ * ASCII tokens shorter than this are cut from a latin1 string of the whole chunk, decoded once:
+ * String#slice is several times cheaper than a Buffer slice (a call into C++) per token. V8
+ * copies substrings shorter than 13 characters (SlicedString::kMinLength), so these tokens never
+ * keep the chunk's string alive; longer ones are decoded from the buffer on their own for that
+ * reason (an attribute kept in a queue must not pin a 64 KiB chunk).
+ */
+const CHUNK_SLICE_MAX = 12;
+/**
+ * Text nodes up to this many bytes go through the intern cache ('chat', 'away', priorities).
+ * Longer ASCII text (status messages) is mostly unique and would evict names from the shared cache.
+ */
+const MAX_INTERNED_TEXT = 8;
 
 // The five predefined entities (XML 1.0 §4.6) packed big-endian into a number.
 const ENTITY_LT = 0x6c74;
@@ -142,6 +156,10 @@ export class Tokenizer {
   private tokHasRef = false;
   /** Attribute value contains literal TAB/LF/CR (§3.3.3 normalization needed). */
   private tokHasWs = false;
+  /** The attribute whose value is being read is a namespace declaration (its value is interned). */
+  private valueIsNamespace = false;
+  /** The current chunk decoded as latin1, made on first use and dropped when write() returns. */
+  private chunkLatin1: string | null = null;
 
   // The text node in progress (segments around CDATA sections are joined into one node).
   private pendingText = '';
@@ -204,6 +222,8 @@ export class Tokenizer {
     this.tokStart = -1;
     this.acc.release();
     this.tokNonAscii = this.tokHasCR = this.tokHasRef = this.tokHasWs = false;
+    this.valueIsNamespace = false;
+    this.chunkLatin1 = null;
     this.pendingText = '';
     this.textBytes = 0;
     this.u8 = UTF8_ACCEPT;
@@ -221,8 +241,17 @@ export class Tokenizer {
   }
 
   write(buf: Buffer): void {
+    if (buf.length === 0) return;
+    this.chunkLatin1 = null;
+    try {
+      this.scan(buf);
+    } finally {
+      this.chunkLatin1 = null; // an idle parser keeps no chunk alive
+    }
+  }
+
+  private scan(buf: Buffer): void {
     const len = buf.length;
-    if (len === 0) return;
     this.len = len;
     if (this.inUnit) {
       this.unitStart = 0;
@@ -397,13 +426,21 @@ export class Tokenizer {
     this.tokStart = -1;
     if (this.acc.length === 0) {
       if (end <= start) return '';
-      if (this.tokNonAscii) return decodeUtf8(buf, start, end);
-      return intern && end - start <= MAX_INTERNED_LENGTH ? decodeAsciiInterned(buf, start, end) : decodeLatin1(buf, start, end);
+      if (this.tokNonAscii) return decodeCharacters(buf, start, end, RAW);
+      return this.asciiToken(buf, start, end, intern);
     }
     const encoding = this.tokNonAscii ? 'utf8' : 'latin1';
     if (end >= start) this.acc.append(buf, start, end);
     else this.acc.truncate(start - end);
     return this.acc.take(encoding);
+  }
+
+  /** Decodes ASCII bytes [start, end) of this chunk: short ones interned if `intern`, or sliced from the chunk's string. */
+  private asciiToken(buf: Buffer, start: number, end: number, intern: boolean): string {
+    const n = end - start;
+    if (intern && n <= MAX_INTERNED_LENGTH) return decodeAsciiInterned(buf, start, end);
+    if (n > CHUNK_SLICE_MAX) return decodeLatin1(buf, start, end);
+    return (this.chunkLatin1 ??= decodeLatin1(buf, 0, this.len)).slice(start, end);
   }
 
   /**
@@ -553,10 +590,25 @@ export class Tokenizer {
       this.tokStart = -1;
       return;
     }
-    let s = this.takeToken(buf, end);
-    if (this.tokHasCR) s = normalizeLineEnds(s);
-    if (this.tokHasRef) s = decodeReferences(s);
+    const s = this.takeCharacters(buf, end, TEXT, end - this.tokStart <= MAX_INTERNED_TEXT);
     this.pendingText = this.pendingText === '' ? s : this.pendingText + s;
+  }
+
+  /**
+   * Takes a text segment or an attribute value: references expanded, line ends (text) or
+   * whitespace (attribute values) normalized. Tokens needing any of that, or non-ASCII, are
+   * decoded in one pass when they lie in this chunk.
+   */
+  private takeCharacters(buf: Buffer, end: number, mode: CharacterMode, intern = true): string {
+    if (this.acc.length === 0 && (this.tokNonAscii || this.tokHasRef || this.tokHasCR || this.tokHasWs) && end > this.tokStart) {
+      const s = decodeCharacters(buf, this.tokStart, end, mode);
+      this.tokStart = -1;
+      return s;
+    }
+    let s = this.takeToken(buf, end, intern);
+    if (mode === TEXT ? this.tokHasCR : this.tokHasWs) s = mode === TEXT ? normalizeLineEnds(s) : normalizeAttributeWhitespace(s);
+    if (this.tokHasRef) s = decodeReferences(s);
+    return s;
   }
 
   private emitPendingText(): void {
@@ -760,6 +812,8 @@ export class Tokenizer {
         break;
       case S_ATTR_NAME:
         this.attrNames[this.attrCount] = name;
+        // Namespace URIs repeat on almost every stanza: intern them like names.
+        this.valueIsNamespace = name.charCodeAt(0) === 0x78 /* x */ && name.startsWith('xmlns');
         // Fast path for the usual name='value': straight into the value.
         if (pos + 1 < this.lim && buf[pos] === 0x3d /* = */) {
           const q = buf[pos + 1]!;
@@ -848,10 +902,8 @@ export class Tokenizer {
       if (pos >= lim) return pos;
       const b = buf[pos]!;
       if (b === quote) {
-        // Values are mostly unique (ids, JIDs): hashing them costs more than it saves.
-        let value = this.takeToken(buf, pos, false);
-        if (this.tokHasWs) value = normalizeAttributeWhitespace(value);
-        if (this.tokHasRef) value = decodeReferences(value);
+        // Other values are mostly unique (ids, JIDs): hashing them costs more than it saves.
+        const value = this.takeCharacters(buf, pos, ATTRIBUTE, this.valueIsNamespace);
         this.attrValues[this.attrCount++] = value;
         this.sawSpace = false;
         this.state = S_TAG;

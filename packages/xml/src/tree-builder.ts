@@ -58,6 +58,14 @@ function badPrefix(message: string, code: string): XmlStreamError {
   return new XmlStreamError(code, 'bad-namespace-prefix', message);
 }
 
+/** Up to this many attributes, duplicates are found by comparing names (mostly interned, so by reference). */
+const SMALL_ATTRIBUTE_COUNT = 8;
+
+function isAmongFirst(names: readonly string[], count: number, name: string): boolean {
+  for (let i = 0; i < count; i++) if (names[i] === name) return true;
+  return false;
+}
+
 function createAttrs(): Record<string, string> {
   return Object.create(null) as Record<string, string>;
 }
@@ -83,6 +91,8 @@ export class TreeBuilder implements TokenSink {
 
   /** prefix ('' = default namespace) → innermost binding. */
   private readonly bindings = new Map<string, Binding>();
+  /** bindings.get(''), looked up for every unprefixed element, so kept at hand. */
+  private defaultBinding: Binding | undefined = undefined;
   /** Open elements of the current unit; [0] is the unit's root. */
   private readonly stack: Element[] = [];
   /** Prefixes declared by each open element, to undo when it closes. */
@@ -117,6 +127,7 @@ export class TreeBuilder implements TokenSink {
     if (this.defaultNamespace !== undefined && this.defaultNamespace !== '') {
       this.bindings.set('', { uri: this.defaultNamespace, inherited: true, prev: undefined });
     }
+    this.defaultBinding = this.bindings.get('');
   }
 
   startTag(
@@ -138,9 +149,9 @@ export class TreeBuilder implements TokenSink {
     let prefixedAttributes = 0;
     for (let i = 0; i < count; i++) {
       const attrName = attrNames[i]!;
-      // Values are always strings, so `undefined` means "not seen"; the object has no prototype,
-      // so names like __proto__ or constructor are plain keys.
-      if (attrs[attrName] !== undefined) {
+      // Few attributes: compare names. Many: probe the object, where values are always strings so
+      // `undefined` means "not seen"; it has no prototype, so __proto__ or constructor are plain keys.
+      if (i > 0 && (i < SMALL_ATTRIBUTE_COUNT ? isAmongFirst(attrNames, i, attrName) : attrs[attrName] !== undefined)) {
         throw notWellFormed(`duplicate attribute '${attrName}'`, Code.DUPLICATE_ATTRIBUTE);
       }
       const value = attrValues[i]!;
@@ -163,7 +174,7 @@ export class TreeBuilder implements TokenSink {
     const colon = name.indexOf(':');
     let namespace: string;
     if (colon === -1) {
-      const binding = this.bindings.get('');
+      const binding = this.defaultBinding;
       namespace = binding === undefined ? '' : binding.uri;
       if (binding !== undefined && binding.inherited && !isHeader && binding.uri !== '') this.borrowedDefault = binding.uri;
     } else {
@@ -239,7 +250,9 @@ export class TreeBuilder implements TokenSink {
       // Only XML 1.1 namespaces may undeclare a prefix.
       throw badPrefix(`prefix '${prefix}' must not be bound to the empty namespace`, Code.BAD_NAMESPACE_DECLARATION);
     }
-    this.bindings.set(shared(prefix, isHeader), { uri: shared(uri, isHeader), inherited: isHeader, prev: this.bindings.get(prefix) });
+    const binding: Binding = { uri: shared(uri, isHeader), inherited: isHeader, prev: this.bindings.get(prefix) };
+    this.bindings.set(shared(prefix, isHeader), binding);
+    if (prefix === '') this.defaultBinding = binding;
     return true;
   }
 
@@ -248,6 +261,7 @@ export class TreeBuilder implements TokenSink {
       const binding = this.bindings.get(prefix);
       if (binding?.prev === undefined) this.bindings.delete(prefix);
       else this.bindings.set(prefix, binding.prev);
+      if (prefix === '') this.defaultBinding = binding?.prev;
     }
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteAccumulator } from '../src/byte-accumulator.js';
 import { decodeReferences, isXmlName, normalizeAttributeWhitespace, normalizeLineEnds } from '../src/chars.js';
-import { decodeAsciiInterned } from '../src/intern.js';
+import { ATTRIBUTE, RAW, TEXT, decodeAsciiInterned, decodeCharacters } from '../src/intern.js';
 import { isValidXmlUtf8, isXmlChar } from '../src/utf8.js';
 
 describe('ByteAccumulator', () => {
@@ -61,5 +61,56 @@ describe('character helpers', () => {
     expect(b).toBe('message');
     expect(decodeAsciiInterned(buf, 8, 12)).toBe('body');
     expect(decodeAsciiInterned(buf, 21, 25)).toBe('bodx');
+  });
+
+  it('tells apart strings that share the sampled bytes of the intern slot', () => {
+    // Same length, first, middle and last byte: same slot, different strings.
+    const buf = Buffer.from('abcXe abcYe abcXe q');
+    expect(decodeAsciiInterned(buf, 0, 5)).toBe('abcXe');
+    expect(decodeAsciiInterned(buf, 6, 11)).toBe('abcYe');
+    expect(decodeAsciiInterned(buf, 12, 17)).toBe('abcXe');
+    expect(decodeAsciiInterned(buf, 18, 19)).toBe('q');
+  });
+});
+
+describe('decodeCharacters', () => {
+  const decode = (s: string, mode: typeof RAW | typeof TEXT | typeof ATTRIBUTE): string => {
+    // Surrounding bytes make sure the decoder stays inside [start, end).
+    const buf = Buffer.from(`<${s}<`, 'utf8');
+    return decodeCharacters(buf, 1, buf.length - 1, mode);
+  };
+  const samples = [
+    'plain ascii',
+    'Grüße aus München',
+    'привет 你好 😀 👍🏽 \u{10FFFF} \u{FFFD}',
+    'a\r\nb\rc\nd\te\r',
+    '&lt;&gt;&amp;&quot;&apos;&#65;&#x41;&#x1F600;&#0000233;&#x10FFFF;&#13;&#9;&#10;',
+    'é&amp;\r\n😀&#xe9;',
+    '',
+  ];
+
+  it('decodes like the string helpers in every mode', () => {
+    for (const s of samples) {
+      expect(decode(s, RAW)).toBe(s);
+      expect(decode(s, TEXT)).toBe(decodeReferences(normalizeLineEnds(s)));
+      expect(decode(s, ATTRIBUTE)).toBe(decodeReferences(normalizeAttributeWhitespace(s)));
+    }
+  });
+
+  it('takes the string path for long tokens and gives the same result', () => {
+    for (const s of samples) {
+      const long = s.repeat(Math.ceil(5000 / Math.max(1, Buffer.byteLength(s))));
+      if (long === '') continue;
+      expect(Buffer.byteLength(long)).toBeGreaterThan(4096);
+      expect(decode(long, RAW)).toBe(long);
+      expect(decode(long, TEXT)).toBe(decodeReferences(normalizeLineEnds(long)));
+      expect(decode(long, ATTRIBUTE)).toBe(decodeReferences(normalizeAttributeWhitespace(long)));
+    }
+  });
+
+  it('keeps a CR at the end of the token a line end, not joined with the byte after it', () => {
+    const buf = Buffer.from('a\r\n', 'utf8');
+    expect(decodeCharacters(buf, 0, 2, TEXT)).toBe('a\n');
+    expect(decodeCharacters(buf, 0, 2, ATTRIBUTE)).toBe('a ');
   });
 });
