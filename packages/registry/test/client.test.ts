@@ -82,6 +82,30 @@ describe('leases on the store clock', () => {
   });
 });
 
+describe('sessions on a gateway this node has not seen yet', () => {
+  it('are looked up, not judged dead, even right after a gateway reload (no takeover by onlyIfAbsent)', async () => {
+    const { store, node, close } = cluster();
+    const owner = await node();
+    const reader = await node();
+    await reader.heartbeat(); // the reader has just read the gateway list: the reload rate limit is armed
+    // A gateway announced and a session bound since, and the announcement's event lost on the
+    // way (Redis pub/sub is at-most-once): the reader has not heard of the gateway.
+    const broadcast = store.broadcast.bind(store);
+    store.broadcast = () => {};
+    await owner.gateways.announce(gateway('g-new'));
+    await owner.sessions.bind({ bareJid: 'b@x', resource: 'r', gatewayId: 'g-new', sessionId: 's1', priority: 0, available: true });
+    store.broadcast = broadcast;
+    expect(reader.routing.gateway('g-new')).toBeUndefined();
+    expect((await reader.sessions.get('b@x')).map((s) => s.sessionId)).toEqual(['s1']);
+    // And the reader's gateway (announced through it) cannot take the live resource.
+    await reader.gateways.announce(gateway('g-reader'));
+    const taken = await reader.sessions.bind({ bareJid: 'b@x', resource: 'r', gatewayId: 'g-reader', sessionId: 's2', priority: 0, available: true }, { onlyIfAbsent: true });
+    expect(taken.bound).toBe(false);
+    expect(taken.previous?.sessionId).toBe('s1');
+    await close();
+  });
+});
+
 describe('re-assertion when the store loses data', () => {
   it('writes back everything it owns with one heartbeat after a flush', async () => {
     const { store, node, close } = cluster();
