@@ -77,6 +77,9 @@ export async function startRecordingService(fixture: Fixture, instance: string):
     tls: { cert: pair.certPem, key: pair.keyPem, ca: fixture.ca.certPem },
     registry,
     instance,
+    // Workers are killed and restarted on purpose here; under a loaded CI machine a restart can
+    // take seconds, and the default 10 s backoff cap would then dominate the wait.
+    reconnectBackoff: { initialMs: 100, maxMs: 1_000 },
     onError: () => undefined, // links drop on purpose in these tests
   });
   service.onStanza(async ({ element, origin }) => {
@@ -86,7 +89,7 @@ export async function startRecordingService(fixture: Fixture, instance: string):
   return {
     service,
     received,
-    async registeredOn(gatewayIds, timeoutMs = 20_000) {
+    async registeredOn(gatewayIds, timeoutMs = 40_000) {
       const deadline = Date.now() + timeoutMs;
       while (!gatewayIds.every((id) => service.gateways.includes(id))) {
         if (Date.now() > deadline) throw new Error(`service registered on ${service.gateways.join(', ')}, not on all of ${gatewayIds.join(', ')}`);
