@@ -3,10 +3,13 @@
 // binding (RFC 6120 §7), optional XEP-0198 enable/resume with manual or automatic acks. Every
 // stanza received is parsed by @ambrosia/xml's StreamParser and kept (bounded); every wait is
 // bounded. The server side of SASL is never imported: this is what a third-party client does.
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { StreamParser, serialize, xml, type Element } from '@ambrosia/xml';
+import { SCRAM_MECHANISMS, SaltedPasswordCache, ScramClient } from '../load/src/scram.js';
+
+/** One per process: the same account logs in many times across a test file (bounded by the cache). */
+const saltedPasswords = new SaltedPasswordCache(1_000);
 
 const NS_CLIENT = 'jabber:client';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -203,14 +206,24 @@ export class XmppClient {
       if (answer.name !== 'success') throw new XmppTestError('SASL failed', answer);
       return;
     }
-    const scram = new ScramSha1Client(options.user, options.password);
-    this.write(xml('auth', { xmlns: NS_SASL, mechanism }, scram.first()));
+    const hash = SCRAM_MECHANISMS[mechanism];
+    if (hash === undefined) throw new XmppTestError(`this client speaks PLAIN, ${Object.keys(SCRAM_MECHANISMS).join(', ')}; not ${mechanism}`);
+    const scram = new ScramClient(hash, options.user, options.password, saltedPasswords);
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const text = (el: Element) => Buffer.from(el.text(), 'base64').toString();
+    this.write(xml('auth', { xmlns: NS_SASL, mechanism }, b64(scram.first())));
     const challenge = await this.take(outcome, timeoutMs, 'SCRAM challenge');
     if (challenge.name !== 'challenge') throw new XmppTestError('SASL failed', challenge);
-    this.write(xml('response', { xmlns: NS_SASL }, scram.final(challenge.text())));
+    let final: string;
+    try {
+      final = await scram.respond(text(challenge));
+    } catch (error) {
+      throw new XmppTestError((error as Error).message, challenge);
+    }
+    this.write(xml('response', { xmlns: NS_SASL }, b64(final)));
     const success = await this.take(outcome, timeoutMs, 'SCRAM outcome');
     if (success.name !== 'success') throw new XmppTestError('SASL failed', success);
-    if (!scram.verify(success.text())) throw new XmppTestError('server signature does not verify', success);
+    if (!scram.verify(text(success))) throw new XmppTestError('server signature does not verify', success);
   }
 
   /** Sends a stanza (Element or raw XML); counts it for XEP-0198. */
@@ -317,46 +330,3 @@ function isStanza(el: Element): boolean {
   return el.name === 'message' || el.name === 'presence' || el.name === 'iq';
 }
 
-/** RFC 5802 SCRAM-SHA-1, client side, without channel binding (gs2 header `n,,`). */
-export class ScramSha1Client {
-  private readonly nonce = randomBytes(18).toString('base64');
-  private clientFirstBare = '';
-  private serverSignature = '';
-
-  constructor(
-    private readonly user: string,
-    private readonly password: string,
-  ) {}
-
-  first(): string {
-    const name = this.user.replace(/=/g, '=3D').replace(/,/g, '=2C');
-    this.clientFirstBare = `n=${name},r=${this.nonce}`;
-    return Buffer.from(`n,,${this.clientFirstBare}`).toString('base64');
-  }
-
-  final(challengeBase64: string): string {
-    const serverFirst = Buffer.from(challengeBase64, 'base64').toString();
-    const fields = new Map(serverFirst.split(',').map((kv) => [kv.slice(0, 1), kv.slice(2)] as const));
-    const combinedNonce = fields.get('r') ?? '';
-    if (!combinedNonce.startsWith(this.nonce)) throw new XmppTestError('server nonce does not extend ours');
-    const salt = Buffer.from(fields.get('s') ?? '', 'base64');
-    const iterations = Number(fields.get('i'));
-    const salted = pbkdf2Sync(this.password, salt, iterations, 20, 'sha1');
-    const clientKey = hmac(salted, 'Client Key');
-    const storedKey = createHash('sha1').update(clientKey).digest();
-    const withoutProof = `c=biws,r=${combinedNonce}`;
-    const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
-    const signature = hmac(storedKey, authMessage);
-    const proof = Buffer.from(clientKey.map((b, i) => b ^ signature[i]!));
-    this.serverSignature = hmac(hmac(salted, 'Server Key'), authMessage).toString('base64');
-    return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`).toString('base64');
-  }
-
-  verify(successBase64: string): boolean {
-    return Buffer.from(successBase64, 'base64').toString() === `v=${this.serverSignature}`;
-  }
-}
-
-function hmac(key: Buffer, data: string): Buffer {
-  return createHmac('sha1', key).update(data).digest();
-}
