@@ -3,12 +3,12 @@
 // (XEP-0313) and blocking (XEP-0191).
 import type { JID } from '@ambrosia/jid';
 import type { ReceivedStanza } from '@ambrosia/service-sdk';
-import { xml, type Element } from '@ambrosia/xml';
+import { serialize, xml, type Element } from '@ambrosia/xml';
 import { parseAddress } from './addresses.js';
 import type { ImContext, UserSession } from './context.js';
 import { NS } from './namespaces.js';
 import { isBlockedBy, replyBlocked } from './presence.js';
-import { readdress, serializeStanza } from './stored.js';
+import { readdress } from './stored.js';
 
 function typeOf(stanza: Element): string {
   return stanza.attrs.type ?? 'normal';
@@ -46,10 +46,13 @@ function carbonEligible(stanza: Element): boolean {
   return stanza.getChild('sent', NS.carbons) === undefined && stanza.getChild('received', NS.carbons) === undefined;
 }
 
-/** Carbon copies to the user's other sessions that enabled carbons (XEP-0280 §7, §8). */
-async function sendCarbons(ctx: ImContext, user: JID, stanza: Element, direction: 'sent' | 'received', except: ReadonlySet<string>): Promise<void> {
+/**
+ * Carbon copies to the user's other sessions that enabled carbons (XEP-0280 §7, §8). `known`: the
+ * user's sessions when the caller already read them for delivery (one directory read per message).
+ */
+async function sendCarbons(ctx: ImContext, user: JID, stanza: Element, direction: 'sent' | 'received', except: ReadonlySet<string>, known?: UserSession[]): Promise<void> {
   if (!ctx.features.carbons || !carbonEligible(stanza)) return;
-  const sessions = (await ctx.sessions(user.bare)).filter((s) => !except.has(s.session));
+  const sessions = (known ?? (await ctx.sessions(user.bare))).filter((s) => !except.has(s.session));
   await Promise.all(
     sessions.map(async (s) => {
       if (!(await ctx.flags(user.bare, s.resource)).has('carbons')) return;
@@ -74,7 +77,7 @@ export async function handleClientMessage(ctx: ImContext, received: ReceivedStan
 }
 
 async function archive(ctx: ImContext, owner: JID, other: JID, direction: 'in' | 'out', stanza: Element): Promise<string | undefined> {
-  const text = serializeStanza(stanza);
+  const text = serialize(stanza);
   if (Buffer.byteLength(text) > ctx.limits.maxStoredStanzaBytes) return undefined;
   const result = await ctx.store.archive.append(owner.toBareString(), { with: other.toBareString(), direction, xml: text });
   return result.ok ? result.id : undefined;
@@ -112,7 +115,7 @@ export async function handleInboundMessage(ctx: ImContext, stanza: Element, from
     const target = sessions.find((s) => s.resource === to.resource);
     if (target !== undefined) {
       await ctx.deliver(target, delivered);
-      await sendCarbons(ctx, to, delivered, 'received', new Set([target.session]));
+      await sendCarbons(ctx, to, delivered, 'received', new Set([target.session]), sessions);
       return;
     }
     // §8.5.3.2.1: no such resource — groupchat is refused, error dropped, the rest goes to the bare JID.
@@ -139,13 +142,13 @@ async function deliverToBare(ctx: ImContext, stanza: Element, from: JID, to: JID
     const top = Math.max(...candidates.map((s) => s.priority));
     const targets = candidates.filter((s) => s.priority === top);
     await Promise.all(targets.map((s) => ctx.deliver(s, stanza)));
-    await sendCarbons(ctx, to, stanza, 'received', new Set(targets.map((s) => s.session)));
+    await sendCarbons(ctx, to, stanza, 'received', new Set(targets.map((s) => s.session)), sessions);
     return;
   }
   // §8.5.2.2: no available resource — offline storage (XEP-0160), or service-unavailable.
   if (!storableOffline(stanza)) return;
   if (!ctx.features.offline) return ctx.bounce(stanza, from, to, 'service-unavailable');
-  const text = serializeStanza(stanza);
+  const text = serialize(stanza);
   if (Buffer.byteLength(text) > ctx.limits.maxStoredStanzaBytes) return ctx.bounce(stanza, from, to, 'service-unavailable');
   const stored = await ctx.store.offline.push(to.toBareString(), text);
   if (!stored.ok) await ctx.bounce(stanza, from, to, 'service-unavailable', { text: 'offline storage full' });

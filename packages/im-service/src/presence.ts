@@ -4,18 +4,15 @@
 import type { RosterItem } from '@ambrosia/im-store';
 import type { JID } from '@ambrosia/jid';
 import type { ReceivedStanza, SessionEvent } from '@ambrosia/service-sdk';
-import { xml, type Element } from '@ambrosia/xml';
+import { serialize, xml, type Element } from '@ambrosia/xml';
 import { blockCandidates, matchesBlocklist, parseAddress } from './addresses.js';
 import type { ImContext, UserSession } from './context.js';
 import { directedTargets, forgetDirected, trackDirected } from './directed.js';
 import { startOfflineFlush } from './offline.js';
 import { pushRosterItem } from './roster.js';
-import { parseStored, readdress, serializeStanza } from './stored.js';
-import { inboundSubscription, isSubscriptionType, outboundSubscription, type InboundDecision, type OutboundDecision } from './subscription.js';
+import { parseStored, readdress } from './stored.js';
+import { hasFrom, hasTo, inboundSubscription, isSubscriptionType, outboundSubscription, type InboundDecision, type OutboundDecision } from './subscription.js';
 import { NS } from './namespaces.js';
-
-const hasFrom = (item: RosterItem) => item.subscription === 'from' || item.subscription === 'both';
-const hasTo = (item: RosterItem) => item.subscription === 'to' || item.subscription === 'both';
 
 async function blocklistOf(ctx: ImContext, user: JID): Promise<Set<string>> {
   if (!ctx.features.blocking) return new Set();
@@ -81,7 +78,7 @@ export async function handleClientPresence(ctx: ImContext, received: ReceivedSta
     return; // probes, errors and subscription stanzas without an addressee mean nothing
   }
   if (isSubscriptionType(type)) return outboundSubscriptionStanza(ctx, received, type, user, to.bare);
-  if (ctx.features.blocking && (await isBlockedBy(ctx, user.bare, to))) return replyBlocked(ctx, received);
+  if (await isBlockedBy(ctx, user.bare, to)) return replyBlocked(ctx, received);
   if (type === 'probe') {
     // §4.3: probes are the server's business; a client's probe is handled as if the server sent it.
     await ctx.send(xml('presence', { type: 'probe', from: user.toBareString(), to: to.toBareString() }), user.bare, to.bare);
@@ -106,15 +103,20 @@ async function broadcastAvailable(ctx: ImContext, stanza: Element, user: JID, se
   const before = await ctx.store.presence.list(account);
   const initial = !before.some((p) => p.resource === user.resource);
   const presence = readdress(stanza, user.toString(), undefined);
-  const stored = await ctx.store.presence.set(account, user.resource, serializeStanza(presence));
+  const stored = await ctx.store.presence.set(account, user.resource, serialize(presence));
   if (!stored.ok) ctx.report(new Error(`presence of ${user.toString()} not stored: ${stored.reason} (limit ${stored.limit})`));
 
   const [items, blocked] = await Promise.all([rosterItems(ctx, user), blocklistOf(ctx, user)]);
   // The user's own resources are served below; an item for the user's own JID adds nothing.
-  const contacts = items.filter((item) => item.jid !== account && !matchesBlocklist(blocked, parseAddressStrict(item.jid)));
-  // To contacts subscribed to the user (§4.2.2, §4.4.2).
-  await inBatches(contacts.filter(hasFrom), ctx.limits.probeConcurrency, async (item) => {
+  // Each roster JID is parsed once here, not again for the broadcast and the probes.
+  const contacts: Array<{ item: RosterItem; contact: JID }> = [];
+  for (const item of items) {
+    if (item.jid === account) continue;
     const contact = parseAddressStrict(item.jid);
+    if (!matchesBlocklist(blocked, contact)) contacts.push({ item, contact });
+  }
+  // To contacts subscribed to the user (§4.2.2, §4.4.2).
+  await inBatches(contacts.filter((c) => hasFrom(c.item.subscription)), ctx.limits.probeConcurrency, async ({ item, contact }) => {
     await ctx.send(readdress(presence, user.toString(), item.jid), user, contact);
   });
   // To all the user's available resources, the sender included.
@@ -133,8 +135,7 @@ async function broadcastAvailable(ctx: ImContext, stanza: Element, user: JID, se
       ctx.report(e);
     }
   }
-  await inBatches(contacts.filter(hasTo), ctx.limits.probeConcurrency, async (item) => {
-    const contact = parseAddressStrict(item.jid);
+  await inBatches(contacts.filter((c) => hasTo(c.item.subscription)), ctx.limits.probeConcurrency, async ({ item, contact }) => {
     // A local contact's answer goes straight to the new resource (the others have it already);
     // a remote one is probed from the bare JID (§4.3.1) and answers to it.
     if (ctx.isLocal(contact)) return answerProbe(ctx, user, contact);
@@ -156,10 +157,15 @@ async function broadcastUnavailable(ctx: ImContext, stanza: Element | undefined,
   const [items, blocked] = await Promise.all([rosterItems(ctx, user), blocklistOf(ctx, user)]);
   // The broadcast goes out only for a resource that was available (or that says it is leaving).
   const broadcast = stanza !== undefined || wasAvailable;
-  const subscribers = broadcast ? items.filter((item) => hasFrom(item) && item.jid !== account && !matchesBlocklist(blocked, parseAddressStrict(item.jid))) : [];
-  await inBatches(subscribers, ctx.limits.probeConcurrency, async (item) => ctx.send(readdress(presence, user.toString(), item.jid), user, parseAddressStrict(item.jid)));
+  const subscribers: Array<{ jid: string; contact: JID }> = [];
+  for (const item of broadcast ? items : []) {
+    if (!hasFrom(item.subscription) || item.jid === account) continue;
+    const contact = parseAddressStrict(item.jid);
+    if (!matchesBlocklist(blocked, contact)) subscribers.push({ jid: item.jid, contact });
+  }
+  await inBatches(subscribers, ctx.limits.probeConcurrency, async ({ jid, contact }) => ctx.send(readdress(presence, user.toString(), jid), user, contact));
   // §4.6.3: entities that had directed presence and are not covered by the broadcast.
-  const covered = new Set(subscribers.map((item) => item.jid));
+  const covered = new Set(subscribers.map((s) => s.jid));
   for (const target of directed) {
     const address = parseAddress(target);
     if (address === null || address === undefined || covered.has(address.toBareString()) || matchesBlocklist(blocked, address)) continue;
@@ -243,7 +249,7 @@ export async function handleInboundPresence(ctx: ImContext, stanza: Element, fro
 /** §4.3.2: the contact's server answers a probe with the contact's presence, if the prober is subscribed. */
 async function answerProbe(ctx: ImContext, prober: JID, contact: JID): Promise<void> {
   const state = await ctx.store.roster.getContact(contact.toBareString(), prober.toBareString());
-  if (state.item === null || !hasFrom(state.item)) return;
+  if (state.item === null || !hasFrom(state.item.subscription)) return;
   await sendCurrentPresence(ctx, contact, prober);
 }
 
@@ -254,7 +260,7 @@ async function inboundSubscriptionStanza(ctx: ImContext, stanza: Element, type: 
   const status = type === 'subscribe' ? stanza.getChildText('status') ?? undefined : undefined;
   let decision: InboundDecision | undefined;
   const result = await ctx.store.roster.update(account, contact.toBareString(), (current) => {
-    decision = inboundSubscription(type, current, status === null ? undefined : status);
+    decision = inboundSubscription(type, current, status);
     return decision.change;
   });
   if (!result.ok || decision === undefined) {

@@ -7,6 +7,7 @@ import { parseAddress } from './addresses.js';
 import type { ImContext, UserSession } from './context.js';
 import { NS } from './namespaces.js';
 import { sendUnavailablePresence } from './presence.js';
+import { hasFrom, hasTo } from './subscription.js';
 
 const ITEM_ATTRIBUTES = new Set(['jid', 'name', 'subscription', 'ask', 'approved', 'xmlns']);
 const SUBSCRIPTION_VALUES = new Set(['none', 'to', 'from', 'both', 'remove']);
@@ -144,8 +145,8 @@ async function removeItem(ctx: ImContext, received: ReceivedStanza, user: JID, c
   await pushRosterItem(ctx, user, null, contactJid, result.version);
   const contact = parseJID(contactJid);
   const bare = user.bare;
-  const hadFrom = previous.subscription === 'from' || previous.subscription === 'both';
-  const hadTo = previous.subscription === 'to' || previous.subscription === 'both';
+  const hadFrom = hasFrom(previous.subscription);
+  const hadTo = hasTo(previous.subscription);
   if (hadFrom || result.previous.pendingIn !== null) {
     await ctx.send(xml('presence', { type: 'unsubscribed', from: account, to: contactJid }), bare, contact);
   }

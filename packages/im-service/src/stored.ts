@@ -1,15 +1,11 @@
 // Stanzas the service stored itself (presence, offline messages, archive) are parsed back with
 // the XML package; they passed the gateway's limits once, so only generous bounds apply here.
-import { clone, parseElement, serialize, type Element } from '@ambrosia/xml';
+import { clone, parseElement, type Element } from '@ambrosia/xml';
 
 const STORED_LIMITS = { maxStanzaBytes: 64 * 1024 * 1024, maxTextLength: 64 * 1024 * 1024, maxDepth: 64 } as const;
 
 export function parseStored(text: string): Element {
   return parseElement(text, { limits: STORED_LIMITS });
-}
-
-export function serializeStanza(stanza: Element): string {
-  return serialize(stanza);
 }
 
 /** A copy of `stanza` with new addresses (the original is never mutated: it may be sent elsewhere too). */

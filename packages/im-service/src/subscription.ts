@@ -34,8 +34,10 @@ export interface InboundDecision {
   sendUnavailable: boolean;
 }
 
-const hasFrom = (s: Subscription) => s === 'from' || s === 'both';
-const hasTo = (s: Subscription) => s === 'to' || s === 'both';
+/** The contact receives the user's presence (RFC 6121 §3: 'from' or 'both'). */
+export const hasFrom = (s: Subscription): boolean => s === 'from' || s === 'both';
+/** The user receives the contact's presence ('to' or 'both'). */
+export const hasTo = (s: Subscription): boolean => s === 'to' || s === 'both';
 const withFrom = (s: Subscription): Subscription => (s === 'none' ? 'from' : s === 'to' ? 'both' : s);
 const withoutFrom = (s: Subscription): Subscription => (s === 'from' ? 'none' : s === 'both' ? 'to' : s);
 const withTo = (s: Subscription): Subscription => (s === 'none' ? 'to' : s === 'from' ? 'both' : s);

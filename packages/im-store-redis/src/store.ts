@@ -14,6 +14,9 @@
 
 import {
   archiveBounds,
+  byJid,
+  byResource,
+  byStampThenJid,
   checkJid,
   checkJidList,
   checkMessageId,
@@ -294,7 +297,7 @@ class RedisImStore implements ImStore {
           if (jid === undefined) throw corrupt('roster field is not a string');
           items.push(decodeRosterItem(jid, reply[i + 1]));
         }
-        items.sort((a, b) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+        items.sort(byJid);
         return { kind: 'full', version, items };
       },
       version: async (account) => {
@@ -318,7 +321,7 @@ class RedisImStore implements ImStore {
         const k = this.keys(account);
         const all = await this.run(() => this.client.hgetall(k.pending));
         const list: PendingSubscription[] = Object.entries(all).map(([jid, raw]) => decodePending(jid, raw));
-        return list.sort((a, b) => a.stamp - b.stamp || (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+        return list.sort(byStampThenJid);
       },
     };
   }
@@ -558,7 +561,7 @@ class RedisImStore implements ImStore {
         if (name === undefined) throw corrupt('presence resource is not a string');
         live.push(decodePresence(name, reply[i + 1]).presence);
       }
-      live.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+      live.sort(byResource);
       return { removed: Number(reply[0]) === 1, live };
     };
     return {

@@ -7,6 +7,9 @@
 import { ImStoreError, invalidArgument } from './errors.js';
 import { resolveLimits, type ImStoreLimits, type ResolvedImStoreLimits } from './limits.js';
 import {
+  byJid,
+  byResource,
+  byStampThenJid,
   checkJid,
   checkJidList,
   checkMessageId,
@@ -330,7 +333,7 @@ class MemoryImStore implements ImStore {
         }
         const items: RosterItem[] = [];
         for (const [jid, raw] of state?.items ?? []) items.push(decodeRosterItem(jid, raw));
-        items.sort((a, b) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+        items.sort(byJid);
         return { kind: 'full', version, items } satisfies RosterView;
       },
       version: async (account) => {
@@ -353,7 +356,7 @@ class MemoryImStore implements ImStore {
         const state = this.read(account);
         const list: PendingSubscription[] = [];
         for (const [jid, raw] of state?.pending ?? []) list.push(decodePending(jid, raw));
-        return list.sort((a, b) => a.stamp - b.stamp || (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+        return list.sort(byStampThenJid);
       },
     };
   }
@@ -635,7 +638,7 @@ class MemoryImStore implements ImStore {
         prune(state, this.clock());
         return [...(state?.presence.values() ?? [])]
           .map((entry) => ({ ...entry.presence }))
-          .sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+          .sort(byResource);
       },
       remove: async (account, resource) => {
         const state = this.read(account);

@@ -18,6 +18,15 @@ export function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
+// The list orders of the interface (types.ts), one definition so every store returns the same
+// order: JIDs and resources by UTF-16 code units, pending requests oldest first.
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+export const byJid = (a: { jid: string }, b: { jid: string }): number => compareCodeUnits(a.jid, b.jid);
+export const byStampThenJid = (a: PendingSubscription, b: PendingSubscription): number => a.stamp - b.stamp || byJid(a, b);
+export const byResource = (a: { resource: string }, b: { resource: string }): number => compareCodeUnits(a.resource, b.resource);
+
 // C0 controls and DEL never appear in a JID (RFC 7622 via PRECIS); excluding them keeps "\n" free
 // as a separator in stored values and keeps key names printable.
 const CONTROL = /[\u0000-\u001f\u007f]/u;
@@ -71,11 +80,7 @@ export function checkResource(value: unknown, what = 'resource'): string {
   return value;
 }
 
-/** The stored form of a presence: "<expiresAt ms> <stamp ms>\n<xml>" (both implementations). */
-export function encodePresence(expiresAt: number, stamp: number, xml: string): string {
-  return `${expiresAt} ${stamp}\n${xml}`;
-}
-
+/** Decodes the Redis adapter's stored presence, "<expiresAt ms> <stamp ms>\n<xml>" (written by its Lua script). */
 export function decodePresence(resource: string, raw: unknown): { expiresAt: number; presence: StoredPresence } {
   if (typeof raw !== 'string') throw corrupt(`presence of ${resource} is not a string`);
   const newline = raw.indexOf('\n');

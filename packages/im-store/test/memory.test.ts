@@ -5,6 +5,7 @@
 import { createMemoryImStore, isImStoreError, MemoryImStoreData, type ArchivedMessage, type ImStore } from '@ambrosia/im-store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { expectCode } from './helpers.js';
 
 function manualClock(start: number): { now: () => number; set(ms: number): void } {
   let current = start;
@@ -17,13 +18,7 @@ function manualClock(start: number): { now: () => number; set(ms: number): void 
 }
 
 function expectInvalid(run: () => unknown): void {
-  let error: unknown;
-  try {
-    run();
-  } catch (e) {
-    error = e;
-  }
-  expect(isImStoreError(error, 'IM_STORE_INVALID_ARGUMENT'), String(error)).toBe(true);
+  expectCode(run, 'IM_STORE_INVALID_ARGUMENT');
 }
 
 describe('memory store with a manual clock', () => {

@@ -7,7 +7,6 @@ import {
   encodeRosterItem,
   formatMessageId,
   formatRosterVersion,
-  isImStoreError,
   messageIdStamp,
   nextMessageId,
   parseMessageId,
@@ -17,17 +16,7 @@ import {
 } from '@ambrosia/im-store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-
-function expectCode(run: () => unknown, code: string): void {
-  let error: unknown;
-  try {
-    run();
-  } catch (e) {
-    error = e;
-  }
-  expect(isImStoreError(error), String(error)).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-}
+import { expectCode } from './helpers.js';
 
 describe('roster versions', () => {
   it('round-trip, and only well-formed versions parse', () => {

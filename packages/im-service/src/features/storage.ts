@@ -2,11 +2,11 @@
 // only by that user (anyone may read a vCard).
 import { StanzaError } from '@ambrosia/errors';
 import type { JID } from '@ambrosia/jid';
-import { xml, type Element } from '@ambrosia/xml';
+import { serialize, xml, type Element } from '@ambrosia/xml';
 import type { ImContext } from '../context.js';
 import { SESSION_FLAGS_NAMESPACE } from '../context.js';
 import { NS } from '../namespaces.js';
-import { parseStored, serializeStanza } from '../stored.js';
+import { parseStored } from '../stored.js';
 
 /** XEP-0054 §3.1: the stored vCard, or an empty one when there is none. */
 export async function readVCard(ctx: ImContext, owner: JID): Promise<Element> {
@@ -17,7 +17,7 @@ export async function readVCard(ctx: ImContext, owner: JID): Promise<Element> {
 
 /** XEP-0054 §3.2: replaces the user's vCard; too large is not-acceptable and keeps the old one. */
 export async function writeVCard(ctx: ImContext, owner: JID, vcard: Element): Promise<StanzaError | undefined> {
-  const result = await ctx.store.vcard.set(owner.toBareString(), serializeStanza(vcard));
+  const result = await ctx.store.vcard.set(owner.toBareString(), serialize(vcard));
   if (!result.ok) return new StanzaError('not-acceptable', { text: `vCard larger than ${result.limit} bytes` });
   return undefined;
 }
@@ -40,7 +40,7 @@ export async function handlePrivate(ctx: ImContext, owner: JID, type: 'get' | 's
     const stored = await ctx.store.privateXml.get(account, element.name, namespace);
     return xml('query', { xmlns: NS.private }, stored === null ? xml(element.name, { xmlns: namespace }) : parseStored(stored));
   }
-  const result = await ctx.store.privateXml.set(account, element.name, namespace, serializeStanza(element));
+  const result = await ctx.store.privateXml.set(account, element.name, namespace, serialize(element));
   if (!result.ok) {
     return result.reason === 'too-large'
       ? new StanzaError('not-acceptable', { text: `item larger than ${result.limit} bytes` })
