@@ -10,9 +10,8 @@ import { fork } from 'node:child_process';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { ask, settle } from './support/parent.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const DOMAIN = 'bench.example';
@@ -126,35 +125,6 @@ async function childMain() {
 // ---------------------------------------------------------------------------------------------
 // Parent: the gateway's client edge.
 
-function ask(child, message, key) {
-  return new Promise((resolve) => {
-    const onMessage = (reply) => {
-      if (reply[key] !== undefined) {
-        child.off('message', onMessage);
-        resolve(reply);
-      }
-    };
-    child.on('message', onMessage);
-    child.send(message);
-  });
-}
-
-function collect() {
-  let gc = globalThis.gc;
-  if (gc === undefined) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc');
-  }
-  gc();
-  gc();
-}
-
-async function settle() {
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  collect();
-  return process.memoryUsage();
-}
-
 async function measure(mode, n, deps, child, ca) {
   const { ClientEdge, DomainCertificates, createMemoryRegistry } = deps;
   const registry = createMemoryRegistry({ heartbeatIntervalMs: 0, sessionLeaseMs: 3_600_000 });
@@ -183,11 +153,11 @@ async function measure(mode, n, deps, child, ca) {
     maxSessions: n + 100,
   });
   const ports = await edge.start();
-  const before = await settle();
+  const before = await settle(300);
   const cpuBefore = process.cpuUsage();
   const result = await ask(child, { cmd: 'login', n, tls: mode === 'tls', port: mode === 'tls' ? ports.c2sTls : ports.c2s, ca: ca.certPem }, 'done');
   const cpu = process.cpuUsage(cpuBefore);
-  const after = await settle();
+  const after = await settle(300);
   const established = edge.stats().sessions.established;
   const figures = {
     [`${mode}_sessions`]: established,

@@ -15,9 +15,8 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { ask, settle } from './support/parent.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const DOMAIN = 'bench.example';
@@ -86,35 +85,6 @@ async function childMain() {
 // ---------------------------------------------------------------------------------------------
 // Parent: the gateway's edge.
 
-function ask(child, message, key) {
-  return new Promise((resolve) => {
-    const onMessage = (reply) => {
-      if (reply[key] !== undefined) {
-        child.off('message', onMessage);
-        resolve(reply);
-      }
-    };
-    child.on('message', onMessage);
-    child.send(message);
-  });
-}
-
-function collect() {
-  let gc = globalThis.gc;
-  if (gc === undefined) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc');
-  }
-  gc();
-  gc();
-}
-
-async function settle() {
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  collect();
-  return process.memoryUsage();
-}
-
 const MiB = 1024 * 1024;
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -170,12 +140,12 @@ async function measure(mode, n, deadlineMs) {
   }
   const rows = [];
   try {
-    const before = await settle();
+    const before = await settle(500);
     const openStarted = performance.now();
     const opened = await Promise.all(children.map(({ child, count, from }) => ask(child, { cmd: 'open', port, count, from, header: mode === 'header' }, 'opened')));
     const openMs = performance.now() - openStarted;
     const failedToOpen = opened.reduce((sum, r) => sum + r.failed, 0);
-    const after = await settle();
+    const after = await settle(500);
     const held = edge.stats().sessions.connections;
     // Every connection was accepted before openStarted + openMs; the deadline closes them all by
     // openStarted + openMs + deadlineMs (plus the close's linger for a client that reads).

@@ -207,7 +207,7 @@ export class Gateway {
     this.lifecycle = 'draining';
     await this.edge?.stopAccepting();
     await this.announce('draining').catch((error: unknown) => this.log('warn', 'gateway-announce-failed', { error: errorName(error) }));
-    const count = this.edge?.shutdownAll((entry) => this.redirectTarget(entry)) ?? 0;
+    const count = this.edge?.shutdownAll(this.redirectTargets()) ?? 0;
     this.log('info', 'gateway-draining', { gateway: this.id, sessions: count });
     return count;
   }
@@ -324,23 +324,35 @@ export class Gateway {
 
   /**
    * Where a client goes when this gateway drains: a live, active peer, taken in turn among the
-   * least loaded half, on the port of the listener the client used. Undefined: none.
+   * least loaded half, on the port of the listener the client used. Undefined: none. The peers
+   * are read and sorted once per drain (per listener kind), not once per session.
    */
-  private redirectTarget(entry: SessionEntry): string | undefined {
+  private redirectTargets(): (entry: SessionEntry) => string | undefined {
     let peers: readonly GatewayInfo[];
     try {
       peers = this.registry.routing.gateways();
     } catch {
-      return undefined;
+      return () => undefined;
     }
-    const portName = entry.transport === 'tls' ? 'c2s-tls' : 'c2s';
-    const candidates = peers
-      .filter((g) => g.id !== this.id && g.state === 'active' && (g.ports[portName] ?? 0) > 0 && g.addresses.length > 0)
-      .sort((a, b) => a.load - b.load);
-    if (candidates.length === 0) return undefined;
-    const pool = candidates.slice(0, Math.max(1, Math.ceil(candidates.length / 2)));
-    const peer = pool[this.redirectTurn++ % pool.length]!;
-    const address = peer.addresses[0]!;
-    return `${isIP(address) === 6 ? `[${address}]` : address}:${peer.ports[portName]}`;
+    const pools = new Map<'c2s' | 'c2s-tls', GatewayInfo[]>();
+    const poolFor = (portName: 'c2s' | 'c2s-tls'): GatewayInfo[] => {
+      let pool = pools.get(portName);
+      if (pool === undefined) {
+        const candidates = peers
+          .filter((g) => g.id !== this.id && g.state === 'active' && (g.ports[portName] ?? 0) > 0 && g.addresses.length > 0)
+          .sort((a, b) => a.load - b.load);
+        pool = candidates.slice(0, Math.ceil(candidates.length / 2));
+        pools.set(portName, pool);
+      }
+      return pool;
+    };
+    return (entry) => {
+      const portName = entry.transport === 'tls' ? 'c2s-tls' : 'c2s';
+      const pool = poolFor(portName);
+      if (pool.length === 0) return undefined;
+      const peer = pool[this.redirectTurn++ % pool.length]!;
+      const address = peer.addresses[0]!;
+      return `${isIP(address) === 6 ? `[${address}]` : address}:${peer.ports[portName]}`;
+    };
   }
 }

@@ -8,6 +8,7 @@ import { StanzaRateGuard } from '@ambrosia/edge-limits';
 import { StreamError } from '@ambrosia/errors';
 import type { ClientStream, ClientStreamHooks, StreamAuthenticator, StreamAuthSession } from '@ambrosia/stream';
 import type { Element } from '@ambrosia/xml';
+import type { LogFields } from '../c2s/log.js';
 import type { ClientAddress } from './proxy.js';
 import type { DeadlineEntry } from './deadline-queue.js';
 import type { Admission, EdgeProtection, PreAuthExpiry } from './protection.js';
@@ -155,7 +156,7 @@ export class ConnectionGuard implements PreAuthExpiry {
   }
 
   /** Counts the limits the stream enforces itself, from its fixed log events (@ambrosia/stream). */
-  private observe(event: string, fields: Readonly<Record<string, string | number | boolean | undefined>> | undefined): void {
+  private observe(event: string, fields: LogFields | undefined): void {
     const session = this.stream?.sessionId;
     const address = this.client.address;
     if (event === 'xml-error') {

@@ -6,7 +6,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOMAIN, PASSWORD, RawClient, addTestUser, header, startEdge, type TestEdge } from './helpers.js';
+import { DOMAIN, PASSWORD, RawClient, addTestUser, header, rawStartTls, startEdge, type TestEdge } from './helpers.js';
 
 const SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 
@@ -73,12 +73,7 @@ describe('SCRAM-SHA-256-PLUS over the edge’s TLS', () => {
   });
 
   it('STARTTLS with tls-exporter, bound to the upgraded connection', async () => {
-    const client = await RawClient.connect(t.port);
-    client.send(header());
-    await client.until(/<\/stream:features>/);
-    await client.startTls(t.ca.certPem);
-    client.send(header());
-    await client.until(/<\/stream:features>/);
+    const client = await rawStartTls(t);
     expect(await scramPlus(client, 'juliet', 'tls-exporter')).toMatch(/^<success/);
     client.destroy();
   });

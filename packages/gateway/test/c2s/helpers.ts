@@ -144,7 +144,8 @@ export class RawClient {
   readonly closed: Promise<void>;
   private markClosed: () => void = () => {};
 
-  private constructor(socket: Socket | TLSSocket) {
+  /** Protected: the protection tests' WireClient dials differently (source address, PROXY prefix). */
+  protected constructor(socket: Socket | TLSSocket) {
     this.socket = socket;
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     this.attach(socket);
@@ -181,8 +182,12 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  send(data: string): void {
-    this.socket.write(data);
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
+  send(data: string | Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(data);
   }
 
   /** Everything received and not yet consumed by `until`. */
@@ -256,6 +261,26 @@ export function streamErrorPattern(condition: string, content = ''): RegExp {
   return new RegExp(`^${esc(`<stream:error xmlns:stream="${NS_STREAMS}">${body}`)}(?:<text xmlns="${esc(STREAM_ERROR_NS)}">[^<]*</text>)?${esc('</stream:error></stream:stream>')}$`);
 }
 
+/** Connect and STARTTLS, up to the features of the TLS stream (before SASL). */
+export async function rawStartTls(edge: { port: number; ca: { certPem: string } }): Promise<RawClient> {
+  const client = await RawClient.connect(edge.port);
+  client.send(header());
+  await client.until(/<\/stream:features>/);
+  await client.startTls(edge.ca.certPem);
+  client.send(header());
+  await client.until(/<\/stream:features>/);
+  return client;
+}
+
+/** Connect, STARTTLS, PLAIN up to `<success/>`: the stream restart header is the caller's to send. */
+export async function rawAuthenticate(edge: { port: number; ca: { certPem: string } }, user: string): Promise<RawClient> {
+  const client = await rawStartTls(edge);
+  const plain = Buffer.from(`\0${user}\0${PASSWORD}`).toString('base64');
+  client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain}</auth>`);
+  await client.until(/<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"\/>/);
+  return client;
+}
+
 /**
  * Connect, STARTTLS, PLAIN, bind (optionally `<enable resume/>`): a bound raw client. Returns the
  * bound JID and, with `sm`, the SM-ID.
@@ -265,15 +290,7 @@ export async function rawLogin(
   user: string,
   options: { resource?: string; sm?: boolean; resume?: { previd: string; h: number } } = {},
 ): Promise<{ client: RawClient; jid: string; smId?: string; resumed?: string }> {
-  const client = await RawClient.connect(edge.port);
-  client.send(header());
-  await client.until(/<\/stream:features>/);
-  await client.startTls(edge.ca.certPem);
-  client.send(header());
-  await client.until(/<\/stream:features>/);
-  const plain = Buffer.from(`\0${user}\0${PASSWORD}`).toString('base64');
-  client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${plain}</auth>`);
-  await client.until(/<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"\/>/);
+  const client = await rawAuthenticate(edge, user);
   client.send(header());
   await client.until(/<\/stream:features>/);
   if (options.resume !== undefined) {

@@ -3,7 +3,7 @@
 // error element, its condition and namespace are pinned byte for byte (RFC 6120 §4.9.2).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOMAIN, RawClient, SERVER_HEADER, addTestUser, eventually, header, rawLogin, startEdge, streamErrorPattern, type TestEdge } from './helpers.js';
+import { DOMAIN, RawClient, SERVER_HEADER, addTestUser, eventually, header, rawAuthenticate, rawLogin, startEdge, streamErrorPattern, type TestEdge } from './helpers.js';
 
 function afterHeader(out: string): string {
   expect(out).toMatch(SERVER_HEADER);
@@ -80,28 +80,14 @@ describe('stream errors on the c2s listener', () => {
   });
 
   it('see-other-host: the registry maps the user elsewhere, answered after SASL success', async () => {
-    const client = await RawClient.connect(t.port);
-    client.send(header());
-    await client.until(/<\/stream:features>/);
-    await client.startTls(t.ca.certPem);
-    client.send(header());
-    await client.until(/<\/stream:features>/);
-    client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0romeo\0correct horse battery staple`).toString('base64')}</auth>`);
-    await client.until(/<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"\/>/);
+    const client = await rawAuthenticate(t, 'romeo');
     client.send(header());
     expect(afterHeader(await client.untilClosed())).toMatch(streamErrorPattern('see-other-host', '[2001:db8::1]:5222'));
   });
 
   it('see-other-host: the domain service redirects the user (docs/service-protocol.md §13.4)', async () => {
     t.router.redirects.set(`tybalt@${DOMAIN}`, 'capulet.example.net');
-    const client = await RawClient.connect(t.port);
-    client.send(header());
-    await client.until(/<\/stream:features>/);
-    await client.startTls(t.ca.certPem);
-    client.send(header());
-    await client.until(/<\/stream:features>/);
-    client.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0tybalt\0correct horse battery staple`).toString('base64')}</auth>`);
-    await client.until(/<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl"\/>/);
+    const client = await rawAuthenticate(t, 'tybalt');
     client.send(header());
     expect(afterHeader(await client.untilClosed())).toMatch(streamErrorPattern('see-other-host', 'capulet.example.net'));
   });

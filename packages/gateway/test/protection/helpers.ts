@@ -3,14 +3,14 @@
 // first, speak direct TLS or STARTTLS, and read the server's bytes as text with bounded waits.
 
 import { once } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { createMemoryRegistry, type Registry } from '@ambrosia/registry';
 import type { ClientStreamOptions } from '@ambrosia/stream';
 import { ClientEdge, DomainCertificates, type GatewayLimitsOptions, type GatewayLogger, type LogFields, type ProxyProtocolConfig } from '../../src/index.js';
-import { DOMAIN, PASSWORD, TestRouter, addTestUser, header, testCA } from '../c2s/helpers.js';
+import { DOMAIN, PASSWORD, RawClient, TestRouter, addTestUser, eventually, header, testCA } from '../c2s/helpers.js';
 
-export { DOMAIN, addTestUser, header };
+export { DOMAIN, addTestUser, eventually, header };
 
 export interface LogLine {
   level: string;
@@ -101,21 +101,11 @@ export interface DialOptions {
   tls?: { ca: string; servername?: string };
 }
 
-/** A raw client; every wait is bounded. */
-export class WireClient {
-  socket: Socket | TLSSocket;
-  private text = '';
-  private waiters: Array<() => void> = [];
-  private ended = false;
-  readonly closed: Promise<void>;
-  private markClosed: () => void = () => {};
-
-  private constructor(socket: Socket | TLSSocket) {
-    this.socket = socket;
-    this.closed = new Promise((resolve) => (this.markClosed = resolve));
-    this.attach(socket);
-  }
-
+/**
+ * A raw client that dials from a chosen source address and may write a prefix first; reading,
+ * bounded waits and STARTTLS are RawClient's.
+ */
+export class WireClient extends RawClient {
   static async dial(port: number, options: DialOptions = {}): Promise<WireClient> {
     const raw = netConnect({ host: '127.0.0.1', port, localAddress: options.from ?? '127.0.0.1' });
     raw.on('error', () => {});
@@ -136,77 +126,6 @@ export class WireClient {
     await Promise.race([once(raw, 'connect'), client.closed]);
     if (options.prefix !== undefined && !raw.destroyed) raw.write(options.prefix);
     return client;
-  }
-
-  private attach(socket: Socket | TLSSocket): void {
-    socket.on('data', (chunk: Buffer) => {
-      this.text += chunk.toString('utf8');
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.ended = true;
-      this.markClosed();
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  get isClosed(): boolean {
-    return this.ended;
-  }
-
-  send(data: string | Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(data);
-  }
-
-  async until(pattern: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = pattern.exec(this.text);
-      if (match) {
-        this.text = this.text.slice(match.index + match[0].length);
-        return match;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.ended) throw new Error(`timed out waiting for ${pattern} (have: ${this.text.slice(0, 1000)})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  async untilClosed(timeoutMs = 5000): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.closed, new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`not closed; have: ${this.text.slice(0, 1000)}`)), timeoutMs)))]);
-    clearTimeout(timer);
-    const all = this.text;
-    this.text = '';
-    return all;
-  }
-
-  async startTls(ca: string): Promise<void> {
-    this.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
-    await this.until(/<proceed xmlns="urn:ietf:params:xml:ns:xmpp-tls"\/>/);
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('close');
-    const secure = tlsConnect({ socket: plain, servername: DOMAIN, ca: [ca] });
-    secure.on('error', () => {});
-    await once(secure, 'secureConnect');
-    this.socket = secure;
-    this.attach(secure);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
   }
 }
 
@@ -262,15 +181,6 @@ export async function medianRoundTrip(client: WireClient, samples = 5): Promise<
   for (let i = 0; i < samples; i++) times.push(await roundTrip(client));
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
-}
-
-/** Polls `check` until it is true, at most timeoutMs. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 export const STREAM_ERROR = (condition: string): RegExp =>
