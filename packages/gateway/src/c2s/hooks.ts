@@ -13,6 +13,9 @@ import { errorName, type GatewayLogger } from './log.js';
 import { broadcastPresence } from './presence.js';
 import type { SessionEntry, SessionTable } from './session-table.js';
 
+/** Resumed-session hand-overs waiting for the new stream's onResumed (consumed in the same tick). */
+const MAX_PENDING_HANDOVERS = 1024;
+
 export interface EdgeContext {
   gatewayId: string;
   registry: Registry;
@@ -269,7 +272,9 @@ export function createClientHooks(edge: EdgeContext): ClientStreamHooks {
       if (entry === undefined || jid === undefined) return;
       if (info.reason === 'resumed') {
         // Resumed here: the new stream's onResumed runs next (same tick) and takes over.
-        if (handovers.size > 1024) handovers.clear();
+        // Bounded: entries are consumed in the same tick; should any be left behind, the oldest
+        // go first (a Map iterates in insertion order), never one still being handed over.
+        while (handovers.size >= MAX_PENDING_HANDOVERS) handovers.delete(handovers.keys().next().value!);
         handovers.set(stream.sessionId, entry);
         return;
       }
