@@ -3,6 +3,7 @@
 // it hands each <auth/>, <response/> and <abort/> to an AuthSession.
 
 import {
+  isChannelBindingNegotiationFailure,
   SaslServer,
   type CredentialLookup,
   type OfferContext,
@@ -44,13 +45,6 @@ export type ConnectionInfo = Omit<SaslContext, 'lookup' | 'domain'> & {
 
 /** Failures that count as a guess against the brute-force limits. */
 const COUNTED_FAILURES: ReadonlySet<string> = new Set(['not-authorized', 'malformed-request', 'incorrect-encoding']);
-
-/**
- * Channel-binding negotiation failures (RFC 5802 §6, RFC 9266) are decided from the gs2 header,
- * before any proof is checked: they guess nothing. Counting them locks out real clients that
- * try every -PLUS variant first (slixmpp 1.8 over TLS 1.3 knows only tls-unique).
- */
-const NEGOTIATION_FAILURE_TEXTS: ReadonlySet<string> = new Set(['unsupported-channel-binding-type', 'server-does-support-channel-binding']);
 
 export interface AuthSession {
   start(mechanism: string, initialResponse: Buffer | undefined): Promise<SaslStep>;
@@ -157,7 +151,9 @@ class Session implements AuthSession {
     try {
       if (step.kind === 'success' && step.identity.kind === 'user') {
         await this.policy.recordSuccess(this.connection.ip, this.account);
-      } else if (step.kind === 'failure' && COUNTED_FAILURES.has(step.condition) && !NEGOTIATION_FAILURE_TEXTS.has(step.text ?? '')) {
+      } else if (step.kind === 'failure' && COUNTED_FAILURES.has(step.condition) && !isChannelBindingNegotiationFailure(step)) {
+        // Channel-binding negotiation failures guess nothing; counting them would lock out real
+        // clients that try every -PLUS variant first (slixmpp 1.8 over TLS 1.3 knows only tls-unique).
         await this.policy.recordFailure(this.connection.ip, this.account);
       }
     } catch {

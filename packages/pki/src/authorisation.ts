@@ -49,7 +49,7 @@ export function roleUri(role: Role): string {
 }
 
 /** Validates and canonicalises a permission; throws PKI_INVALID_ARGUMENT. */
-export function canonicalPermission(permission: ServicePermission): ServicePermission {
+function canonicalPermission(permission: ServicePermission): ServicePermission {
   if (!isRegistrationType(permission?.type)) {
     throw new PkiError('PKI_INVALID_ARGUMENT', `permission type must be one of ${REGISTRATION_TYPES.join(', ')}, got ${JSON.stringify(permission?.type)}`);
   }
@@ -75,7 +75,7 @@ function parsePermissionUri(uri: string): ServicePermission | undefined {
 }
 
 /** The authorisation in a set of subjectAltNames; undefined when absent, ambiguous or malformed. */
-export function authorisationFromNames(names: GeneralName[]): { role: Role; permissions: ServicePermission[] } | undefined {
+function authorisationFromNames(names: GeneralName[]): { role: Role; permissions: ServicePermission[] } | undefined {
   const roles = new Set<Role>();
   const permissions: ServicePermission[] = [];
   const seen = new Set<string>();

@@ -172,10 +172,21 @@ export async function issueCertificate(ca: CertificateAuthority, req: IssueReque
   for (const ip of req.ipAddresses ?? []) names.push({ kind: 'ip', bytes: requireIpAddress(ip, 'ipAddresses') });
   if (names.length > MAX_NAMES_PER_CERTIFICATE) throw new PkiError('PKI_INVALID_ARGUMENT', `at most ${MAX_NAMES_PER_CERTIFICATE} names per certificate`);
 
+  return issueLeaf(ca, req, commonName, names, ROLE_EXTENDED_KEY_USAGE[req.role]);
+}
+
+/** A fresh end-entity key and certificate signed by the cluster CA, within the CA's validity. */
+async function issueLeaf(
+  ca: CertificateAuthority,
+  opts: Validity & { keyType?: KeyType },
+  commonName: string,
+  names: GeneralName[],
+  extendedKeyUsage: string[],
+): Promise<CertificateAndKey> {
   const opened = openCA(ca);
-  const validity = validityPeriod(req, DEFAULT_CERTIFICATE_VALIDITY_DAYS);
+  const validity = validityPeriod(opts, DEFAULT_CERTIFICATE_VALIDITY_DAYS);
   checkWithinCA(opened, validity);
-  const keyType = requireKeyType(req.keyType);
+  const keyType = requireKeyType(opts.keyType);
   const key = await generateKey(keyType, 'leaf');
   const { pem } = buildCertificate({
     subjectCommonName: commonName,
@@ -186,7 +197,7 @@ export async function issueCertificate(ca: CertificateAuthority, req: IssueReque
     ...validity,
     isCertificateAuthority: false,
     keyUsage: leafKeyUsage(keyType),
-    extendedKeyUsage: ROLE_EXTENDED_KEY_USAGE[req.role],
+    extendedKeyUsage,
     subjectAltNames: names,
   });
   return { certPem: pem, keyPem: privateKeyPem(key.privateKey) };
@@ -259,24 +270,7 @@ export async function selfSignedCertificate(opts: DomainCertificateOptions): Pro
 /** An XMPP domain certificate issued by the cluster CA: clients trust the CA once for every domain. */
 export async function issueDomainCertificate(ca: CertificateAuthority, opts: DomainCertificateOptions): Promise<CertificateAndKey> {
   const { commonName, names } = xmppDomainNames(opts.domains);
-  const opened = openCA(ca);
-  const validity = validityPeriod(opts, DEFAULT_CERTIFICATE_VALIDITY_DAYS);
-  checkWithinCA(opened, validity);
-  const keyType = requireKeyType(opts.keyType);
-  const key = await generateKey(keyType, 'leaf');
-  const { pem } = buildCertificate({
-    subjectCommonName: commonName,
-    subjectPublicKey: key.publicKey,
-    issuerNameDer: opened.subjectNameDer,
-    issuerKeyIdentifier: opened.keyIdentifier,
-    signer: signerFor(opened.privateKey),
-    ...validity,
-    isCertificateAuthority: false,
-    keyUsage: leafKeyUsage(keyType),
-    extendedKeyUsage: DOMAIN_EXTENDED_KEY_USAGE,
-    subjectAltNames: names,
-  });
-  return { certPem: pem, keyPem: privateKeyPem(key.privateKey) };
+  return issueLeaf(ca, opts, commonName, names, DOMAIN_EXTENDED_KEY_USAGE);
 }
 
 /** The public key of a PEM certificate and of a PEM private key are the same key. */

@@ -21,7 +21,7 @@ export function bytesToBinary(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
-export function binaryToBytes(binary: string): Buffer {
+function binaryToBytes(binary: string): Buffer {
   return Buffer.from(binary, 'latin1');
 }
 

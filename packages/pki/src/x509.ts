@@ -81,7 +81,7 @@ export interface CertificateSpec {
   subjectAltNames?: GeneralName[];
 }
 
-export function nameWithCommonName(commonName: string): Asn1 {
+function nameWithCommonName(commonName: string): Asn1 {
   return sequence(set(sequence(objectIdentifier(OID.commonName), utf8String(commonName))));
 }
 
@@ -191,7 +191,7 @@ export function buildCertificate(spec: CertificateSpec): { der: Buffer; pem: str
   return { der, pem: derToPem(der) };
 }
 
-export function derToPem(der: Buffer): string {
+function derToPem(der: Buffer): string {
   const base64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN CERTIFICATE-----\n${base64}-----END CERTIFICATE-----\n`;
 }

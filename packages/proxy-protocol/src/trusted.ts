@@ -14,7 +14,7 @@ interface Block {
  * "192.0.2.1" and "::ffff:192.0.2.1" (how a dual-stack listener reports IPv4 peers) are one.
  * A zone ("fe80::1%eth0") names a local interface and is ignored.
  */
-export function addressBytes(address: string): Uint8Array | undefined {
+function addressBytes(address: string): Uint8Array | undefined {
   const out = new Uint8Array(16);
   if (parseIPv4Into(address, out, 12)) {
     out[10] = 0xff;

@@ -97,3 +97,15 @@ export function channelBindingAdvertisement(available?: ChannelBindings): Channe
 export function isChannelBindingType(name: string): name is ChannelBindingType {
   return (CHANNEL_BINDING_TYPES as readonly string[]).includes(name);
 }
+
+/** SCRAM server-error values (RFC 5802 §7) for a channel-binding negotiation that failed. */
+export const UNSUPPORTED_CHANNEL_BINDING_TYPE = 'unsupported-channel-binding-type';
+export const SERVER_DOES_SUPPORT_CHANNEL_BINDING = 'server-does-support-channel-binding';
+
+/**
+ * A failure decided from the gs2 header alone (RFC 5802 §6, RFC 9266), before any proof is
+ * checked: it guesses nothing, so brute-force accounting must not count it.
+ */
+export function isChannelBindingNegotiationFailure(step: { readonly text?: string }): boolean {
+  return step.text === UNSUPPORTED_CHANNEL_BINDING_TYPE || step.text === SERVER_DOES_SUPPORT_CHANNEL_BINDING;
+}

@@ -29,6 +29,7 @@ export {
   channelBindingAdvertisement,
   tlsServerEndPoint,
   isChannelBindingType,
+  isChannelBindingNegotiationFailure,
   NS_SASL_CHANNEL_BINDING,
   TLS_EXPORTER_LABEL,
   TLS_EXPORTER_LENGTH,

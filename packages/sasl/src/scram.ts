@@ -22,7 +22,7 @@ import {
 } from './mechanism.js';
 import { decodeBase64Strict } from './payload.js';
 import { parseClientFinal, parseClientFirst, type ClientFirstMessage } from './scram-messages.js';
-import { isChannelBindingType } from './channel-binding.js';
+import { isChannelBindingType, SERVER_DOES_SUPPORT_CHANNEL_BINDING, UNSUPPORTED_CHANNEL_BINDING_TYPE } from './channel-binding.js';
 import type {
   MechanismExchange,
   SaslContext,
@@ -85,14 +85,14 @@ class ScramExchange implements MechanismExchange {
     if (this.plus) {
       if (flag.kind !== 'p') return failure('malformed-request', 'channel binding required by -PLUS');
       const data = isChannelBindingType(flag.type) ? this.ctx.channelBindings[flag.type] : undefined;
-      if (data === undefined) return failure('not-authorized', 'unsupported-channel-binding-type');
+      if (data === undefined) return failure('not-authorized', UNSUPPORTED_CHANNEL_BINDING_TYPE);
       channelBindingData = data;
     } else if (flag.kind === 'p') {
       return failure('malformed-request', 'channel binding requested with a non-PLUS mechanism');
     } else if (flag.kind === 'y' && this.ctx.offeredMechanisms.some((m) => m.endsWith('-PLUS'))) {
       // The client supports channel binding and believes we do not, yet we offered -PLUS:
       // someone stripped it from the list on the way (a downgrade). RFC 5802 §6 says fail.
-      return failure('not-authorized', 'server-does-support-channel-binding');
+      return failure('not-authorized', SERVER_DOES_SUPPORT_CHANNEL_BINDING);
     }
 
     const username = this.config.prepareUsername(message.username);

@@ -2,7 +2,7 @@
 // disabled accounts, and every malformed exchange ending in the right RFC 6120 §6.5 condition.
 
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ITERATIONS, SaslServer, type SaslContext, type ScramHash } from '../src/index.js';
+import { DEFAULT_ITERATIONS, isChannelBindingNegotiationFailure, SaslServer, type SaslContext, type ScramHash } from '../src/index.js';
 import {
   accountTable,
   context,
@@ -180,6 +180,15 @@ describe('channel binding and downgrades (RFC 5802 §6)', () => {
         text: 'unsupported-channel-binding-type',
       });
     }
+  });
+
+  it('marks exactly the channel-binding negotiation failures as such (they guess nothing)', async () => {
+    const stripped = new TestScramClient({ hash: 'SHA-256', username: 'juliet', password: 'x', binding: { flag: 'y' } });
+    expect(isChannelBindingNegotiationFailure(expectFailure(await serverFor().start('SCRAM-SHA-256', stripped.first(), plusCtx())))).toBe(true);
+    const unknownType = new TestScramClient({ hash: 'SHA-1', username: 'juliet', password: 'x', binding: { flag: 'p', type: 'tls-unique', data: BINDING } });
+    expect(isChannelBindingNegotiationFailure(expectFailure(await serverFor().start('SCRAM-SHA-1-PLUS', unknownType.first(), plusCtx())))).toBe(true);
+    const malformed = new TestScramClient({ hash: 'SHA-1', username: 'juliet', password: 'x', binding: { flag: 'n' } });
+    expect(isChannelBindingNegotiationFailure(expectFailure(await serverFor().start('SCRAM-SHA-1-PLUS', malformed.first(), plusCtx())))).toBe(false);
   });
 
   it('refuses a -PLUS client without TLS with encryption-required', async () => {

@@ -27,62 +27,9 @@ export const systemClock: Clock = {
   },
 };
 
-interface ManualTimer {
-  readonly id: number;
-  readonly due: number;
-  readonly callback: () => void;
-}
-
-/**
- * A clock that only moves when told to, for tests (of this package and of the code above it).
- * `advance(ms)` runs every timer that falls due, in due order, each one seeing `now()` equal to
- * its own due time; timers scheduled by a callback run in the same advance if they fall due.
- */
-export class ManualClock implements Clock {
-  private current: number;
-  private nextId = 1;
-  private readonly timers = new Map<number, ManualTimer>();
-
-  constructor(start = 0) {
-    this.current = start;
-  }
-
-  now(): number {
-    return this.current;
-  }
-
-  setTimeout(callback: () => void, ms: number): TimerHandle {
-    const id = this.nextId++;
-    this.timers.set(id, { id, due: this.current + Math.max(0, ms), callback });
-    return id;
-  }
-
-  clearTimeout(handle: TimerHandle): void {
-    if (typeof handle === 'number') this.timers.delete(handle);
-  }
-
-  /** Number of timers scheduled and not yet run or cleared. */
-  get pending(): number {
-    return this.timers.size;
-  }
-
-  advance(ms: number): void {
-    const target = this.current + ms;
-    for (;;) {
-      let next: ManualTimer | undefined;
-      for (const timer of this.timers.values()) {
-        if (timer.due <= target && (next === undefined || timer.due < next.due || (timer.due === next.due && timer.id < next.id))) {
-          next = timer;
-        }
-      }
-      if (next === undefined) break;
-      this.timers.delete(next.id);
-      this.current = next.due;
-      next.callback();
-    }
-    this.current = target;
-  }
-}
+// The test clock is @ambrosia/edge-limits' one (same Clock shape): a gateway hands one ManualClock
+// to its streams and its edge limits alike.
+export { ManualClock } from '@ambrosia/edge-limits';
 
 /**
  * One restartable timer slot. Holding a slot per purpose (rather than creating closures on every
