@@ -1,12 +1,12 @@
 // Opening the cluster registry for one CLI command: the URL comes from --registry or
 // AMBROSIA_REGISTRY_URL, and a registry that cannot be reached is one readable line, not a stack.
+import { DEFAULT_REGISTRY_URL, envName } from '@ambrosia/config';
 import { createRedisRegistry } from '@ambrosia/registry-redis';
 import type { Registry } from '@ambrosia/registry';
 import { CliError, EXIT_USAGE } from './output.js';
 
 /** The same variable the configuration file's `registry.url` is overridden by (docs/configuration.md). */
-export const REGISTRY_ENV = 'AMBROSIA_REGISTRY_URL';
-export const DEFAULT_REGISTRY_URL = 'redis://127.0.0.1:6379';
+export const REGISTRY_ENV = envName(['registry', 'url']);
 const READY_TIMEOUT_MS = 5_000;
 
 export function registryUrl(option: string | undefined): string {

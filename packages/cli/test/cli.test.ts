@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/index.js';
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (s) => (out += s), stderr: (s) => (err += s) });
-  return { code, out, err };
-}
+import { run } from './run.js';
 
 describe('ambrosia', () => {
   it('prints help and exits 0', async () => {

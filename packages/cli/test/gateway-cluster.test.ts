@@ -1,39 +1,25 @@
 // `ambrosia gateway` with two worker processes (node:cluster): they share the client port, each
 // is its own gateway in the registry, and a worker killed with SIGKILL comes back while the other
 // worker's clients stay connected.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, isAlive, killAll, startAmbrosia, type AmbrosiaProcess } from './support/ambrosia-process.js';
-import { createFixture, DOMAIN, eventually, PASSWORD, startRecordingService, type Fixture, type RecordingService } from './support/fixture.js';
+import { describe, expect, it } from 'vitest';
+import { isAlive, startAmbrosia, type AmbrosiaProcess } from './support/ambrosia-process.js';
+import { DOMAIN, eventually, PASSWORD, startRecordingService, type Fixture, type RecordingService } from './support/fixture.js';
 import { RawClient } from './support/raw-client.js';
+import { useProcessTest } from './support/process-test.js';
 
 let fixture: Fixture;
 let service: RecordingService | undefined;
 let gateway: AmbrosiaProcess | undefined;
 const clients: RawClient[] = [];
 
-beforeAll(async () => {
-  ensureBuilt();
-  fixture = await createFixture();
-}, 300_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await service?.stop();
-  await killAll();
-  await fixture?.close();
-});
+useProcessTest({ started: (started) => (fixture = started), clients, service: () => service });
 
 describe('ambrosia gateway with processes: 2', () => {
   it('restarts a worker killed with SIGKILL while the other worker keeps its sessions', async () => {
     const config = await fixture.config(
       'cluster.yaml',
       [
-        'registry:',
-        `  url: ${fixture.redis.url}`,
-        'gateway:',
-        '  id: gwc',
-        '  ports: { c2s: 0, c2sTls: 0, service: 0 }',
-        '  processes: 2',
+        ...fixture.gatewayHead('gwc', 2),
         `  tls: { caDir: ${fixture.caDir} }`,
         '  stopTimeoutMs: 3000',
       ].join('\n'),

@@ -5,27 +5,18 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { issueCertificate, issueDomainCertificate, writeCertificateFiles } from '@ambrosia/pki';
-import { ensureBuilt, killAll, startAmbrosia } from './support/ambrosia-process.js';
-import { createFixture, DOMAIN, PASSWORD, startRecordingService, type Fixture, type RecordingService } from './support/fixture.js';
+import { startAmbrosia } from './support/ambrosia-process.js';
+import { DOMAIN, PASSWORD, startRecordingService, type Fixture, type RecordingService } from './support/fixture.js';
 import { RawClient } from './support/raw-client.js';
+import { useProcessTest } from './support/process-test.js';
 
 let fixture: Fixture;
 let service: RecordingService | undefined;
 const clients: RawClient[] = [];
 
-beforeAll(async () => {
-  ensureBuilt();
-  fixture = await createFixture();
-}, 300_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await service?.stop();
-  await killAll();
-  await fixture?.close();
-});
+useProcessTest({ started: (started) => (fixture = started), clients, service: () => service });
 
 describe('TLS from files, without the CA key on the gateway host', () => {
   it('runs on a channel certificate, a domain certificate and a decoy secret from files', async () => {
@@ -39,12 +30,7 @@ describe('TLS from files, without the CA key on the gateway host', () => {
     const config = await fixture.config(
       'files.yaml',
       [
-        'registry:',
-        `  url: ${fixture.redis.url}`,
-        'gateway:',
-        '  id: gwf',
-        '  ports: { c2s: 0, c2sTls: 0, service: 0 }',
-        '  processes: 1',
+        ...fixture.gatewayHead('gwf', 1),
         '  tls: { channelCert: files/gwf.crt, channelKey: files/gwf.key, caCert: files/ca.crt }',
         `  domainCertificates: [{ domain: ${DOMAIN}, cert: files/${DOMAIN}.crt, key: files/${DOMAIN}.key }]`,
         '  auth: { decoySecretFile: files/decoy }',
@@ -77,12 +63,7 @@ describe('gateway.proxyProtocol and gateway.limits from ambrosia.yaml', () => {
     const config = await fixture.config(
       'edge.yaml',
       [
-        'registry:',
-        `  url: ${fixture.redis.url}`,
-        'gateway:',
-        '  id: gwe',
-        '  ports: { c2s: 0, c2sTls: 0, service: 0 }',
-        '  processes: 1',
+        ...fixture.gatewayHead('gwe', 1),
         `  tls: { caDir: ${fixture.caDir} }`,
         '  proxyProtocol:',
         '    trusted: [127.0.0.1/32]',

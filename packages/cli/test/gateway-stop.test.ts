@@ -3,35 +3,21 @@
 // every stanza a client saw acknowledged (XEP-0198) reached the service, and A exits 0. Then B,
 // the last gateway, gets SIGTERM: its clients get system-shutdown. B logs at debug level (set
 // through AMBROSIA_LOG_LEVEL), and its logs of full logins hold no password and no SASL payload.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, killAll, startAmbrosia, type AmbrosiaProcess } from './support/ambrosia-process.js';
-import { createFixture, DOMAIN, PASSWORD, startRecordingService, type Fixture, type RecordingService } from './support/fixture.js';
+import { describe, expect, it } from 'vitest';
+import { startAmbrosia, type AmbrosiaProcess } from './support/ambrosia-process.js';
+import { DOMAIN, PASSWORD, startRecordingService, type Fixture, type RecordingService } from './support/fixture.js';
 import { RawClient } from './support/raw-client.js';
+import { useProcessTest } from './support/process-test.js';
 
 let fixture: Fixture;
 let service: RecordingService | undefined;
 const clients: RawClient[] = [];
 
-beforeAll(async () => {
-  ensureBuilt();
-  fixture = await createFixture();
-}, 300_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await service?.stop();
-  await killAll();
-  await fixture?.close();
-});
+useProcessTest({ started: (started) => (fixture = started), clients, service: () => service });
 
 function gatewayConfig(id: string, processes: number): string {
   return [
-    'registry:',
-    `  url: ${fixture.redis.url}`,
-    'gateway:',
-    `  id: ${id}`,
-    '  ports: { c2s: 0, c2sTls: 0, service: 0 }',
-    `  processes: ${processes}`,
+    ...fixture.gatewayHead(id, processes),
     `  tls: { caDir: ${fixture.caDir} }`,
     '  stopTimeoutMs: 5000',
   ].join('\n');

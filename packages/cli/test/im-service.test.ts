@@ -1,36 +1,23 @@
 // `ambrosia im-service` against `ambrosia gateway`, both real processes on one real Redis: the
 // IM service issues its certificate from the CA directory, registers on the gateway, answers a
 // client's roster request and keeps its message; SIGTERM stops both with exit code 0.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, killAll, startAmbrosia } from './support/ambrosia-process.js';
-import { createFixture, DOMAIN, PASSWORD, type Fixture } from './support/fixture.js';
+import { describe, expect, it } from 'vitest';
+import { startAmbrosia } from './support/ambrosia-process.js';
+import { DOMAIN, PASSWORD, type Fixture } from './support/fixture.js';
 import { RawClient } from './support/raw-client.js';
+import { useProcessTest } from './support/process-test.js';
 
 let fixture: Fixture;
 const clients: RawClient[] = [];
 
-beforeAll(async () => {
-  ensureBuilt();
-  fixture = await createFixture();
-}, 300_000);
-
-afterAll(async () => {
-  for (const client of clients) client.close();
-  await killAll();
-  await fixture?.close();
-});
+useProcessTest({ started: (started) => (fixture = started), clients });
 
 describe('ambrosia im-service', () => {
   it('serves its domains through the gateway and stops gracefully', async () => {
     const config = await fixture.config(
       'ambrosia.yaml',
       [
-        'registry:',
-        `  url: ${fixture.redis.url}`,
-        'gateway:',
-        '  id: gwi',
-        '  ports: { c2s: 0, c2sTls: 0, service: 0 }',
-        '  processes: 1',
+        ...fixture.gatewayHead('gwi', 1),
         '  stopTimeoutMs: 3000',
         'imService:',
         `  domains: [${DOMAIN}]`,

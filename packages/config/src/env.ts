@@ -12,8 +12,10 @@ import { suggest, type ConfigProblem } from './problems.js';
 export const ENV_PREFIX = 'AMBROSIA_';
 /** The configuration file to read when no --config is given. */
 export const CONFIG_FILE_ENV = 'AMBROSIA_CONFIG';
+/** The CA directory variable `ambrosia ca` uses; also the default of `tls.caDir`. */
+export const CA_DIR_ENV = 'AMBROSIA_CA_DIR';
 /** Variables of other commands that start like ours but are not keys. */
-const OTHER_VARIABLES = new Set([CONFIG_FILE_ENV, 'AMBROSIA_CA_DIR', 'AMBROSIA_REGISTRY']);
+const OTHER_VARIABLES = new Set([CONFIG_FILE_ENV, CA_DIR_ENV, 'AMBROSIA_REGISTRY']);
 /** Longest value read from one variable (a JSON list of domain certificates fits easily). */
 export const MAX_ENV_VALUE_CHARS = 65_536;
 

@@ -47,10 +47,13 @@ async function checkFile(path: ReadonlyArray<string | number>, file: string, kin
   }
 }
 
-async function checkCaDir(path: ReadonlyArray<string | number>, dir: string, needKey: boolean): Promise<ConfigProblem[]> {
+/** Both roles that read a CA directory issue certificates from it, so its key is always needed. */
+async function checkCaDir(path: ReadonlyArray<string | number>, dir: string): Promise<ConfigProblem[]> {
   const problems: ConfigProblem[] = [];
-  const wanted: Array<[string, Kind]> = [[CA_FILES.cert, 'certificate']];
-  if (needKey) wanted.push([CA_FILES.key, 'key']);
+  const wanted: Array<[string, Kind]> = [
+    [CA_FILES.cert, 'certificate'],
+    [CA_FILES.key, 'key'],
+  ];
   for (const [name, kind] of wanted) {
     const problem = await checkFile(path, join(dir, name), kind);
     if (problem !== undefined) {
@@ -71,7 +74,7 @@ async function gatewayProblems(gateway: AmbrosiaConfig['gateway']): Promise<Conf
     }
   }
   // The gateway issues its channel certificate and missing domain certificates with the CA key.
-  if (tls.caDir !== undefined) problems.push(...(await checkCaDir(at('tls', 'caDir'), tls.caDir, true)));
+  if (tls.caDir !== undefined) problems.push(...(await checkCaDir(at('tls', 'caDir'), tls.caDir)));
   for (const [index, entry] of (gateway.domainCertificates ?? []).entries()) {
     for (const [key, kind] of [['cert', 'certificate'], ['key', 'key']] as const) {
       const problem = await checkFile(at('domainCertificates', index, key), entry[key], kind);
@@ -96,7 +99,7 @@ async function imServiceProblems(config: AmbrosiaConfig): Promise<ConfigProblem[
     }
   } else if (im.tls.caDir !== undefined) {
     // No certificate files: one is issued for the domains at start, with the CA key.
-    problems.push(...(await checkCaDir(['imService', 'tls', 'caDir'], im.tls.caDir, true)));
+    problems.push(...(await checkCaDir(['imService', 'tls', 'caDir'], im.tls.caDir)));
   }
   return problems;
 }

@@ -16,8 +16,8 @@ export {
   type LogLevel,
   type RegistryConfig,
 } from './schema.js';
-export { loadConfig, CA_DIR_ENV, DEFAULT_CONFIG_FILE, MAX_CONFIG_BYTES, MAX_YAML_ALIASES, type LoadConfigOptions, type LoadedConfig } from './load.js';
+export { loadConfig, DEFAULT_CONFIG_FILE, MAX_CONFIG_BYTES, MAX_YAML_ALIASES, type LoadConfigOptions, type LoadedConfig } from './load.js';
 export { checkConfigFiles, configFileProblems, CA_FILES, MAX_MATERIAL_BYTES, MIN_DECOY_SECRET_BYTES, type Role } from './files.js';
-export { envName, envTable, readEnvOverrides, CONFIG_FILE_ENV, ENV_PREFIX, MAX_ENV_VALUE_CHARS, type EnvOverride } from './env.js';
+export { envName, envTable, readEnvOverrides, CA_DIR_ENV, CONFIG_FILE_ENV, ENV_PREFIX, MAX_ENV_VALUE_CHARS, type EnvOverride } from './env.js';
 export { configJsonSchema, configLeaves, pathKeyNames, SCHEMA_ID, type ConfigLeaf, type JsonSchema } from './json-schema.js';
 export { ConfigError, isConfigError, formatProblem, formatPath, CONFIG_EXIT_CODE, type ConfigProblem } from './problems.js';

@@ -4,7 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { applyOverrides, CONFIG_FILE_ENV, readEnvOverrides } from './env.js';
+import { applyOverrides, CA_DIR_ENV, CONFIG_FILE_ENV, readEnvOverrides } from './env.js';
 import { configLeaves, pathKeyNames } from './json-schema.js';
 import { ConfigError, describeValue, fallbackMessage, suggest, type ConfigProblem } from './problems.js';
 import { configSchema, DEFAULT_CA_DIR, type AmbrosiaConfig } from './schema.js';
@@ -15,8 +15,6 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 export const MAX_YAML_ALIASES = 100;
 /** Looked for in the working directory when no file is named. */
 export const DEFAULT_CONFIG_FILE = 'ambrosia.yaml';
-/** The CA directory variable `ambrosia ca` uses; also the default of `tls.caDir`. */
-export const CA_DIR_ENV = 'AMBROSIA_CA_DIR';
 
 export interface LoadConfigOptions {
   /** A file named by the user (--config): it must exist. */
@@ -44,13 +42,13 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function chooseFile(options: LoadConfigOptions, env: NodeJS.ProcessEnv, cwd: string): Promise<{ path: string; named: boolean } | undefined> {
-  if (options.file !== undefined) return { path: resolve(cwd, options.file), named: true };
+async function chooseFile(options: LoadConfigOptions, env: NodeJS.ProcessEnv, cwd: string): Promise<string | undefined> {
+  if (options.file !== undefined) return resolve(cwd, options.file);
   const fromEnv = env[CONFIG_FILE_ENV];
-  if (fromEnv !== undefined && fromEnv !== '') return { path: resolve(cwd, fromEnv), named: true };
+  if (fromEnv !== undefined && fromEnv !== '') return resolve(cwd, fromEnv);
   if (options.useDefaultFile === false) return undefined;
   const fallback = resolve(cwd, DEFAULT_CONFIG_FILE);
-  return (await exists(fallback)) ? { path: fallback, named: false } : undefined;
+  return (await exists(fallback)) ? fallback : undefined;
 }
 
 async function readYaml(path: string): Promise<{ raw: Record<string, unknown> } | { problems: ConfigProblem[] }> {
@@ -97,8 +95,8 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 /** Which known keys a mapping at `path` has, for "did you mean". */
 function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
   const keys = new Set<string>();
-  const depth = path.filter((p) => typeof p === 'string').length;
   const prefix = path.filter((p): p is string => typeof p === 'string');
+  const depth = prefix.length;
   for (const leaf of configLeaves()) {
     if (leaf.path.length > depth && prefix.every((p, i) => leaf.path[i] === p)) keys.add(leaf.path[depth]!);
   }
@@ -171,7 +169,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const problems: ConfigProblem[] = [];
   let raw: Record<string, unknown> = {};
   if (chosen !== undefined) {
-    const read = await readYaml(chosen.path);
+    const read = await readYaml(chosen);
     if ('problems' in read) throw new ConfigError(read.problems);
     raw = read.raw;
   }
@@ -188,6 +186,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
 
   const config = parsed.data;
-  resolvePaths(config, { file: chosen?.path, cwd }, (path) => envOf(path) !== undefined, env);
-  return { config, file: chosen?.path, env: overrides.map((o) => o.name) };
+  resolvePaths(config, { file: chosen, cwd }, (path) => envOf(path) !== undefined, env);
+  return { config, file: chosen, env: overrides.map((o) => o.name) };
 }

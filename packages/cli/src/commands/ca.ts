@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { CA_DIR_ENV, DEFAULT_CA_DIR } from '@ambrosia/config';
 import {
   DEFAULT_CA_VALIDITY_DAYS,
   DEFAULT_CERTIFICATE_VALIDITY_DAYS,
@@ -17,8 +18,6 @@ import {
 } from '@ambrosia/pki';
 import { CliError, EXIT_USAGE, type Output } from '../output.js';
 
-export const CA_DIR_ENV = 'AMBROSIA_CA_DIR';
-const DEFAULT_CA_DIR = './ambrosia-ca';
 
 function caDir(option: string | undefined): string {
   return resolve(option ?? process.env[CA_DIR_ENV] ?? DEFAULT_CA_DIR);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import type { AmbrosiaConfig, Role } from '@ambrosia/config';
+import { checkConfigFiles, type AmbrosiaConfig, type Role } from '@ambrosia/config';
+import { redactRedisUrl } from '@ambrosia/redis-connection';
 import { CliError, EXIT_USAGE, type Output } from '../output.js';
 import { configCliError, defaultInstanceName, loadForRoles } from '../runtime/config.js';
 import { gatewayMaterial, imServiceTls } from '../runtime/material.js';
@@ -13,10 +14,9 @@ function role(value: string, previous: Role[]): Role[] {
 
 /** The configuration as printed: a password in a Redis URL is masked. */
 function shown(config: AmbrosiaConfig): AmbrosiaConfig {
-  const mask = (url: string): string => url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
   const copy = structuredClone(config);
-  copy.registry.url = mask(copy.registry.url);
-  if (copy.imService?.store.url !== undefined) copy.imService.store.url = mask(copy.imService.store.url);
+  copy.registry.url = redactRedisUrl(copy.registry.url);
+  if (copy.imService?.store.url !== undefined) copy.imService.store.url = redactRedisUrl(copy.imService.store.url);
   return copy;
 }
 
@@ -29,9 +29,10 @@ export function registerCheckCommand(program: Command, getOutput: () => Output):
     .description('validate a configuration file and the AMBROSIA_* environment; exit code 2 with one line per problem')
     .option('--role <role>', 'check what this role needs: gateway or im-service (repeatable; default gateway, and im-service when imService is set)', role, [])
     .action(async (file: string | undefined, flags: { role: Role[] }) => {
-      const probe = await loadForRoles(file, []);
-      const roles: Role[] = flags.role.length > 0 ? [...new Set(flags.role)] : ['gateway', ...(probe.config.imService === undefined ? [] : (['im-service'] as const))];
-      const { config, file: used, env } = await loadForRoles(file, roles);
+      // Loaded once: the roles to check can depend on the configuration (imService set or not).
+      const { config, file: used, env } = await loadForRoles(file, []);
+      const roles: Role[] = flags.role.length > 0 ? [...new Set(flags.role)] : ['gateway', ...(config.imService === undefined ? [] : (['im-service'] as const))];
+      await checkConfigFiles(config, roles).catch(configCliError);
       if (roles.includes('gateway')) await gatewayMaterial(config.gateway).catch(configCliError);
       if (roles.includes('im-service')) await imServiceTls(config.imService!, config.imService!.instance ?? defaultInstanceName()).catch(configCliError);
       getOutput().result({ valid: true, file: used ?? null, env, roles, config: shown(config) }, () =>

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createImService } from '@ambrosia/im-service';
 import { createRedisImStore } from '@ambrosia/im-store-redis';
+import { redactRedisUrl } from '@ambrosia/redis-connection';
 import { CliError } from '../output.js';
 import { configCliError, defaultInstanceName, loadForRoles } from '../runtime/config.js';
 import { EXIT_GRACE_MS, exitDeadline, exitWhenIdle, listenForStop } from '../runtime/lifecycle.js';
@@ -27,7 +28,7 @@ export function registerImServiceCommand(program: Command): void {
       const storeUrl = im.store.url ?? config.registry.url;
       const store = await createRedisImStore({ url: storeUrl, connectionName: 'ambrosia-im-store', ...(im.store.prefix === undefined ? {} : { prefix: im.store.prefix }) }).catch(async (error: Error) => {
         await registry.close().catch(() => undefined);
-        throw new CliError(`cannot reach the IM store at ${storeUrl.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@')}: ${error.message}`);
+        throw new CliError(`cannot reach the IM store at ${redactRedisUrl(storeUrl)}: ${error.message}`);
       });
       const service = createImService({ domains: im.domains, store, registry, instance, tls, registration: im.registration, onError: log.serviceErrors() });
       const started = service.start().then(

@@ -4,7 +4,7 @@
 // each connection to the next worker); each has its own service port, because a service keeps
 // one channel to every gateway and must reach that gateway and no other.
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { AmbrosiaConfig } from '@ambrosia/config';
 import { CliError } from '../output.js';
@@ -53,17 +53,21 @@ async function servicePorts(host: string, base: number, count: number): Promise<
     return Array.from({ length: count }, (_, i) => base + i);
   }
   const ports: number[] = [];
-  const held = [];
-  for (let i = 0; i < count; i++) {
-    const server = createServer();
-    held.push(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: 0, host, exclusive: true }, () => resolve());
-    });
-    ports.push((server.address() as { port: number }).port);
+  const held: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      held.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: 0, host, exclusive: true }, () => resolve());
+      });
+      ports.push((server.address() as { port: number }).port);
+    }
+  } finally {
+    // Also when a listen failed: the ports already held are released before the error goes on.
+    await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
-  await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   return ports;
 }
 

@@ -27,13 +27,16 @@ export function processCount(config: AmbrosiaConfig): number {
   return wanted === 'auto' ? Math.max(1, availableParallelism()) : wanted;
 }
 
+/** The host name as a part of an id: safe characters only, at most 40 of them. */
+function hostPart(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
+}
+
 /** A gateway id unique in the cluster when none is configured (like the Gateway's own default). */
 export function defaultGatewayId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
-  return `gw-${host}-${randomBytes(4).toString('hex')}`;
+  return `gw-${hostPart()}-${randomBytes(4).toString('hex')}`;
 }
 
 export function defaultInstanceName(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40);
-  return `im-${host}-${randomBytes(3).toString('hex')}`;
+  return `im-${hostPart()}-${randomBytes(3).toString('hex')}`;
 }

@@ -115,9 +115,12 @@ export function createRuntimeLog(options: CreateLogOptions): RuntimeLog {
     logger,
     gateway: () => (level, event, fields) => {
       const session = typeof fields?.session === 'string' ? fields.session : undefined;
-      const target = session === undefined ? logger : sessionLogger(session);
-      const gatewayId = typeof fields?.gateway === 'string' ? { gateway: truncate(fields.gateway) } : {};
-      target[level]({ event, ...gatewayId, ...cleanFields(fields) });
+      // Debug events come per stanza: below the level, neither a child logger nor the fields are made.
+      if (logger.isLevelEnabled(level)) {
+        const target = session === undefined ? logger : sessionLogger(session);
+        const gatewayId = typeof fields?.gateway === 'string' ? { gateway: truncate(fields.gateway) } : {};
+        target[level]({ event, ...gatewayId, ...cleanFields(fields) });
+      }
       if (session !== undefined && SESSION_END_EVENTS.has(event)) sessions.delete(session);
     },
     serviceErrors: () => (error: Error) => {

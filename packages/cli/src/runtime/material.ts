@@ -10,12 +10,16 @@ function problem(path: Array<string | number>, message: string): ConfigError {
   return new ConfigError([{ path, message }]);
 }
 
-async function readText(path: Array<string | number>, file: string): Promise<string> {
+async function readBytes(path: Array<string | number>, file: string): Promise<Buffer> {
   try {
-    return await readFile(file, 'utf8');
+    return await readFile(file);
   } catch (error) {
     throw problem(path, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+}
+
+async function readText(path: Array<string | number>, file: string): Promise<string> {
+  return (await readBytes(path, file)).toString('utf8');
 }
 
 export async function loadConfiguredCA(path: Array<string | number>, dir: string): Promise<CertificateAuthority> {
@@ -62,11 +66,7 @@ export async function gatewayMaterial(config: GatewayConfig): Promise<GatewayMat
     );
   }
   if (config.auth?.decoySecretFile !== undefined) {
-    try {
-      material.decoySecret = await readFile(config.auth.decoySecretFile);
-    } catch (error) {
-      throw problem(['gateway', 'auth', 'decoySecretFile'], `cannot read ${config.auth.decoySecretFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
+    material.decoySecret = await readBytes(['gateway', 'auth', 'decoySecretFile'], config.auth.decoySecretFile);
   }
   return material;
 }

@@ -1,6 +1,7 @@
 // The registry a long-running role uses: Redis from the configuration, reached within a bounded
 // time at start, its background failures logged. Also the view a gateway worker gives its
 // Gateway, which hides the sibling workers from redirects while the host stops.
+import { redactRedisUrl } from '@ambrosia/redis-connection';
 import { createRedisRegistry } from '@ambrosia/registry-redis';
 import type { RegistryConfig } from '@ambrosia/config';
 import type { Registry, RoutingView } from '@ambrosia/registry';
@@ -32,8 +33,7 @@ export async function openRegistry(config: RegistryConfig, logger: Logger, conne
     await registry.ready({ timeoutMs: config.readyTimeoutMs });
   } catch (error) {
     await registry.close().catch(() => undefined);
-    const shown = config.url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
-    throw new CliError(`cannot reach the registry at ${shown} within ${config.readyTimeoutMs} ms: ${(error as Error).message}`);
+    throw new CliError(`cannot reach the registry at ${redactRedisUrl(config.url)} within ${config.readyTimeoutMs} ms: ${(error as Error).message}`);
   }
   return registry;
 }

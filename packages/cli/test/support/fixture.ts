@@ -21,6 +21,8 @@ export interface Fixture {
   registry: Registry;
   /** Writes a YAML configuration file and returns its path. */
   config(name: string, yaml: string): Promise<string>;
+  /** The lines every gateway configuration here starts with: this registry, ephemeral ports. */
+  gatewayHead(id: string, processes: number): string[];
   addUsers(count: number, prefix: string): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -43,6 +45,9 @@ export async function createFixture(): Promise<Fixture> {
       const path = join(dir, name);
       await writeFile(path, yaml);
       return path;
+    },
+    gatewayHead(id, processes) {
+      return ['registry:', `  url: ${redis.url}`, 'gateway:', `  id: ${id}`, '  ports: { c2s: 0, c2sTls: 0, service: 0 }', `  processes: ${processes}`];
     },
     async addUsers(count, prefix) {
       const names = Array.from({ length: count }, (_, i) => `${prefix}${i + 1}`);
