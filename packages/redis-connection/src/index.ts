@@ -23,7 +23,7 @@ export {
 } from './connection.js';
 export { waitUntilReady } from './ready.js';
 export { classifyRedisError, type RedisFailure } from './failures.js';
-export { defineScripts, type ScriptDefinition, type ScriptCaller } from './scripts.js';
+export { defineScripts, LUA_PRELUDE, type ScriptDefinition, type ScriptCaller } from './scripts.js';
 export {
   RedisUrlError,
   RedisNotReadyError,

@@ -9,6 +9,21 @@ export interface ScriptDefinition {
   lua: string;
 }
 
+/**
+ * Lua helpers every adapter's scripts start with: `now_ms()`, the server's clock (TIME; Redis >= 5
+ * replicates script effects, so that is safe), and `int(n)`, an integer as a decimal string
+ * (redis.call and cjson print numbers with 14 significant digits only).
+ */
+export const LUA_PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function int(n)
+  return string.format('%d', n)
+end
+`;
+
 export type ScriptCaller = (...args: Array<string | number>) => Promise<unknown>;
 
 /** Defines every script on the connection and returns a caller per name, bound to it. */

@@ -64,7 +64,7 @@ const REGISTRY_CODES: Record<RedisFailure, RegistryErrorCode> = {
   unavailable: 'REGISTRY_UNAVAILABLE',
 };
 
-export function toRegistryError(e: unknown): RegistryError {
+function toRegistryError(e: unknown): RegistryError {
   if (e instanceof RegistryError) return e;
   return new RegistryError(REGISTRY_CODES[classifyRedisError(e)], errorMessage(e), { cause: e });
 }
@@ -190,12 +190,7 @@ export class RedisBackend implements RegistryBackend {
       // its picture on this signal, which must not race an inactive subscription.
       void this.subscriber
         .subscribe(this.keys.events)
-        .then(() => {
-          if (this.closed || this.eventsUp) return;
-          this.eventsUp = true;
-          this.lastEventsError = undefined;
-          this.signal({ kind: 'subscribed' });
-        })
+        .then(() => this.markSubscribed())
         .catch((e: unknown) => {
           this.lastEventsError = errorMessage(e);
         });
@@ -207,6 +202,14 @@ export class RedisBackend implements RegistryBackend {
     };
     s.on('close', down);
     s.on('end', down);
+  }
+
+  /** Signals 'subscribed' once per time the subscription comes up (first subscribe or a reconnection). */
+  private markSubscribed(): void {
+    if (this.closed || this.eventsUp) return;
+    this.eventsUp = true;
+    this.lastEventsError = undefined;
+    this.signal({ kind: 'subscribed' });
   }
 
   private async whenReady(connection: RedisConnection, what: 'command' | 'events'): Promise<void> {
@@ -262,6 +265,12 @@ export class RedisBackend implements RegistryBackend {
 
   // -- gateways --------------------------------------------------------------------------------
 
+  /** A gateway from its hash fields (i:, n:, s:, e:), as gatewayPut and gatewayList both read them. */
+  private parseGateway(id: string, info: string, incarnation: string, startedAt: string, expiresAt: string): StoredGateway {
+    const parsed = parseJson<Pick<StoredGateway, 'addresses' | 'ports' | 'load' | 'state'>>(info, `gateway ${id}`);
+    return { id, ...parsed, incarnation, startedAt: Number(startedAt), expiresAt: Number(expiresAt) };
+  }
+
   private parseGateways(reply: unknown[]): { now: number; gateways: StoredGateway[] } {
     const now = Number(reply[0]);
     const fields = new Map<string, Map<string, string>>();
@@ -280,8 +289,7 @@ export class RedisBackend implements RegistryBackend {
       const startedAt = entry.get('s:');
       const incarnation = entry.get('n:');
       if (info === undefined || expiresAt === undefined || startedAt === undefined || incarnation === undefined) continue;
-      const parsed = parseJson<Pick<StoredGateway, 'addresses' | 'ports' | 'load' | 'state'>>(info, `gateway ${id}`);
-      gateways.push({ id, ...parsed, incarnation, startedAt: Number(startedAt), expiresAt: Number(expiresAt) });
+      gateways.push(this.parseGateway(id, info, incarnation, startedAt, expiresAt));
     }
     return { now, gateways };
   }
@@ -294,14 +302,7 @@ export class RedisBackend implements RegistryBackend {
       const record: StoredGateway = { ...gateway, startedAt: Number(reply[1]), expiresAt: Number(reply[2]) };
       const [prevJson, prevExpires, prevStarted, prevIncarnation] = [str(reply[3]), str(reply[4]), str(reply[5]), str(reply[6])];
       if (prevJson === undefined || prevExpires === undefined || prevStarted === undefined || prevIncarnation === undefined) return { now, record };
-      const previous: StoredGateway = {
-        id: gateway.id,
-        ...parseJson<Pick<StoredGateway, 'addresses' | 'ports' | 'load' | 'state'>>(prevJson, `gateway ${gateway.id}`),
-        incarnation: prevIncarnation,
-        startedAt: Number(prevStarted),
-        expiresAt: Number(prevExpires),
-      };
-      return { now, record, previous };
+      return { now, record, previous: this.parseGateway(gateway.id, prevJson, prevIncarnation, prevStarted, prevExpires) };
     });
   }
 
@@ -563,15 +564,17 @@ export class RedisBackend implements RegistryBackend {
         const batch = await this.commands.zrangebylex(this.keys.seeOtherHostIndex, cursor === undefined ? '-' : `(${cursor}`, '+', 'LIMIT', 0, want);
         if (batch.length === 0) break;
         const fetched = await Promise.all(batch.map((key) => this.sohFetch(key)));
+        const expired: string[] = [];
         for (const [i, found] of fetched.entries()) {
-          const key = batch[i] as string;
           if (found === undefined) {
-            await this.commands.zrem(this.keys.seeOtherHostIndex, key);
+            expired.push(batch[i] as string);
           } else {
             now = Math.max(now, found.now);
             entries.push(found.entry);
           }
         }
+        // One ZREM per page for the index entries whose value expired, not one round trip each.
+        if (expired.length > 0) await this.commands.zrem(this.keys.seeOtherHostIndex, ...expired);
         cursor = batch[batch.length - 1];
         if (batch.length < want) break;
       }
@@ -638,10 +641,7 @@ export class RedisBackend implements RegistryBackend {
       await this.whenReady(this.subscriber, 'events');
       if (this.eventsUp) return;
       await this.subscriber.subscribe(this.keys.events);
-      if (!this.eventsUp && !this.closed) {
-        this.eventsUp = true;
-        this.signal({ kind: 'subscribed' });
-      }
+      this.markSubscribed();
     });
   }
 }

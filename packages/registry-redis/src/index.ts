@@ -27,7 +27,7 @@ export function createRedisRegistry(options: RedisRegistryOptions): Registry {
   return createRegistry(backend, registryOptions);
 }
 
-export { RedisBackend, toRegistryError, type RedisBackendOptions } from './backend.js';
+export { RedisBackend, type RedisBackendOptions } from './backend.js';
 // The URL forms live in @ambrosia/redis-connection (bad URLs throw its REDIS_URL_INVALID; the
 // registry's own constructor maps them to REGISTRY_INVALID_ARGUMENT).
 export { parseRedisUrl, type RedisTopology, type HostPort } from '@ambrosia/redis-connection';

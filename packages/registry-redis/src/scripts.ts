@@ -6,17 +6,7 @@
 // epochs, sequences) travel inside JSON as decimal strings: cjson prints numbers with 14
 // significant digits only.
 
-import type { ScriptDefinition } from '@ambrosia/redis-connection';
-
-const PRELUDE = `
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function int(n)
-  return string.format('%d', n)
-end
-`;
+import { LUA_PRELUDE as PRELUDE, type ScriptDefinition } from '@ambrosia/redis-connection';
 
 // Gateways: one hash; per gateway id the fields i:<id> (announcement JSON), e:<id> (lease end),
 // s:<id> (start of this incarnation), n:<id> (incarnation).

@@ -4,26 +4,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { isRegistryError, type Registry, type RegistryErrorCode, type RegistryEvent } from '@ambrosia/registry';
+import { eventually as eventuallyWithin } from '@ambrosia/registry/compliance';
 import { createRedisRegistry, type RedisRegistryOptions } from '@ambrosia/registry-redis';
 import { startRedis, stopAll, type RedisServer } from '@ambrosia/testing-redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function eventually(check: () => unknown | Promise<unknown>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const result = await check();
-      if (result !== false) return;
-      if (Date.now() > deadline) throw new Error('condition still false at the deadline');
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-    }
-    await sleep(25);
-  }
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -35,6 +22,9 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 }
 
 const uid = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
+/** The shared poll, with the longer deadline real outages need. */
+const eventually = (check: () => unknown, timeoutMs = 15_000) => eventuallyWithin(check, timeoutMs);
+
 const closers: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();

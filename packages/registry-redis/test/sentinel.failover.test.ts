@@ -4,25 +4,15 @@
 
 import { randomUUID } from 'node:crypto';
 import { isRegistryError, type Registry } from '@ambrosia/registry';
+import { eventually as eventuallyWithin } from '@ambrosia/registry/compliance';
 import { createRedisRegistry, keyLayout } from '@ambrosia/registry-redis';
 import { startSentinelGroup, stopAll } from '@ambrosia/testing-redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect, it } from 'vitest';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-async function eventually(check: () => unknown | Promise<unknown>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const result = await check();
-      if (result !== false) return;
-      if (Date.now() > deadline) throw new Error('condition still false at the deadline');
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-    }
-    await sleep(25);
-  }
-}
+/** The shared poll, with the longer deadline real outages need. */
+const eventually = (check: () => unknown, timeoutMs = 20_000) => eventuallyWithin(check, timeoutMs);
 
 const closers: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -6,7 +6,7 @@
 // the skew between nodes. Calls that return records also return the store's `now`, so the client
 // converts to its local clock. Every method rejects with a RegistryError (see ./errors.ts).
 
-import type { CredentialRecord, GatewayState, ServiceType } from './types.js';
+import type { CredentialRecord, GatewayState, ResumptionState, ServiceType } from './types.js';
 
 export interface StoredGateway {
   id: string;
@@ -44,13 +44,8 @@ export interface StoredSession {
   leaseUntil: number;
 }
 
-export interface StoredResumption {
-  id: string;
-  fullJid: string;
-  gatewayId: string;
-  sessionId: string;
-  inbound: number;
-  outbound: number;
+/** The state with its fencing epoch (raised by every claim, so a stale holder's writes fail). */
+export interface StoredResumption extends ResumptionState {
   epoch: number;
 }
 

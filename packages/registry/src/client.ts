@@ -209,8 +209,9 @@ export class RegistryClient implements Registry {
   private reconnectHeartbeat: NodeJS.Timeout | undefined;
   private lastReconnectHeartbeatAt = -Infinity;
 
-  // Refresh queue: one fetch at a time, so an older snapshot never lands after a newer one.
-  private readonly pendingRefreshes = new Map<string, Waiter[]>();
+  // Refresh queue: one fetch at a time, so an older snapshot never lands after a newer one. A
+  // service key carries the (domain, type) it reloads.
+  private readonly pendingRefreshes = new Map<string, { target?: { domain: string; type: ServiceType }; waiters: Waiter[] }>();
   private pumping = false;
 
   // What this registry owns and re-asserts.
@@ -322,7 +323,7 @@ export class RegistryClient implements Registry {
     const error = new RegistryError('REGISTRY_CLOSED');
     for (const waiter of this.loadedWaiters) waiter.reject(error);
     this.loadedWaiters.clear();
-    for (const waiters of this.pendingRefreshes.values()) for (const w of waiters) w.reject(error);
+    for (const { waiters } of this.pendingRefreshes.values()) for (const w of waiters) w.reject(error);
     this.pendingRefreshes.clear();
     this.listeners.clear();
     await this.backend.close();
@@ -571,8 +572,6 @@ export class RegistryClient implements Registry {
   // ===========================================================================================
   // Reloading the routing cache
 
-  private readonly serviceTargets = new Map<string, { domain: string; type: ServiceType }>();
-
   private requestRefresh(key: string, target?: { domain: string; type: ServiceType }): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -580,16 +579,17 @@ export class RegistryClient implements Registry {
       if (!this.pendingRefreshes.has(key) && this.pendingRefreshes.size >= MAX_PENDING_REFRESHES) {
         // Too many distinct keys waiting: one full reload answers all of them.
         const merged: Waiter[] = [];
-        for (const waiters of this.pendingRefreshes.values()) merged.push(...waiters);
+        for (const { waiters } of this.pendingRefreshes.values()) merged.push(...waiters);
         this.pendingRefreshes.clear();
-        this.serviceTargets.clear();
-        this.pendingRefreshes.set(FULL_KEY, merged);
+        this.pendingRefreshes.set(FULL_KEY, { waiters: merged });
         effectiveKey = FULL_KEY;
       }
-      if (target !== undefined && effectiveKey === key) this.serviceTargets.set(key, target);
-      const waiters = this.pendingRefreshes.get(effectiveKey) ?? [];
-      waiters.push({ resolve, reject });
-      this.pendingRefreshes.set(effectiveKey, waiters);
+      let pending = this.pendingRefreshes.get(effectiveKey);
+      if (pending === undefined) {
+        pending = target !== undefined && effectiveKey === key ? { target, waiters: [] } : { waiters: [] };
+        this.pendingRefreshes.set(effectiveKey, pending);
+      }
+      pending.waiters.push({ resolve, reject });
       void this.pump();
     });
   }
@@ -599,10 +599,8 @@ export class RegistryClient implements Registry {
     this.pumping = true;
     try {
       while (this.pendingRefreshes.size > 0 && !this.closed) {
-        const [key, waiters] = this.pendingRefreshes.entries().next().value as [string, Waiter[]];
+        const [key, { target, waiters }] = this.pendingRefreshes.entries().next().value!;
         this.pendingRefreshes.delete(key);
-        const target = this.serviceTargets.get(key);
-        this.serviceTargets.delete(key);
         try {
           if (key === FULL_KEY) await this.reloadAll();
           else if (key === GATEWAYS_KEY) await this.reloadGateways();

@@ -19,5 +19,5 @@ export type {
   StoredSeeOtherHost,
   StoredSession,
 } from './backend.js';
-export { compareUtf8, MAX_IDENTIFIER_BYTES, MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT } from './validate.js';
-export { encodeWireEvent, decodeWireEvent, MAX_WIRE_EVENT_BYTES, type WireEvent } from './wire-events.js';
+export { MAX_IDENTIFIER_BYTES, MAX_PAGE_LIMIT, DEFAULT_PAGE_LIMIT } from './validate.js';
+export { MAX_WIRE_EVENT_BYTES } from './wire-events.js';

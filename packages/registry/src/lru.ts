@@ -15,10 +15,6 @@ export class LruCache<V> {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError('capacity must be a non-negative integer');
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   get(key: string): CacheEntry<V> | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;

@@ -15,6 +15,8 @@
 
 import type { GatewayInfo, RegistryEvent, ServiceInstance, ServiceType } from './types.js';
 
+const NO_INSTANCES: readonly ServiceInstance[] = Object.freeze([]);
+
 export interface CachedInstance {
   instanceId: string;
   weight: number;
@@ -182,11 +184,9 @@ export class RoutingCache {
     const memo = this.memos.get(key);
     if (memo !== undefined && now < memo.validUntil && now >= memo.computedAt) return memo.list;
     const entry = this.servicesByKey.get(key);
-    if (entry === undefined) {
-      const empty: readonly ServiceInstance[] = Object.freeze([]);
-      this.memos.set(key, { list: empty, validUntil: Infinity, computedAt: now });
-      return empty;
-    }
+    // Not memoised: the domain can come from a peer's stanza, and a memo per unknown domain
+    // would grow the map without bound; the answer is one lookup anyway.
+    if (entry === undefined) return NO_INSTANCES;
     let validUntil = Infinity;
     const list: ServiceInstance[] = [];
     for (const cached of entry.instances.values()) {

@@ -86,6 +86,13 @@ describe('routing cache', () => {
     expect(c.instances('d', 'component', 30)).not.toBe(first);
   });
 
+  it('keeps nothing for a domain nobody serves, however many are asked about', () => {
+    const { cache: c } = cache();
+    for (let i = 0; i < 1000; i++) expect(c.instances(`unknown-${i}.example`, 'component', 10)).toEqual([]);
+    // Memory follows what is registered, not what peers ask for (the domain can come from a stanza).
+    expect((c as unknown as { memos: Map<string, unknown> }).memos.size).toBe(0);
+  });
+
   it('moves every lease end by the length of an outage', () => {
     const { cache: c } = cache();
     c.applyGateways([gw('g1', 1000)], 0);
