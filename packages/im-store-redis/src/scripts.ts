@@ -10,16 +10,10 @@
 //    service instance stamps with one clock, and ids from different instances stay ordered.
 // The ids, versions and stored forms are those of packages/im-store/src/model.ts.
 
-import type { ScriptDefinition } from '@ambrosia/redis-connection';
+import { LUA_PRELUDE, type ScriptDefinition } from '@ambrosia/redis-connection';
 
-const PRELUDE = `
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function int(n)
-  return string.format('%d', n)
-end
+// now_ms() and int() come from the shared prelude; pad() and next_id() are this store's.
+const PRELUDE = `${LUA_PRELUDE}
 local function pad(n)
   return string.format('%016d', n)
 end
