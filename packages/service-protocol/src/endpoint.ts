@@ -46,7 +46,7 @@ import {
 } from './messages.js';
 import { type ChannelPeer, mayRegister, parseRegistration, registrationKey } from './permissions.js';
 import { Reassembler } from './reassembler.js';
-import { type OutboundEntry, type PumpSink, SendScheduler } from './scheduler.js';
+import { type OutboundEntry, type PumpSink, SendScheduler, newOutboundEntry } from './scheduler.js';
 import type { RoutingContext, StanzaVia } from './stanza.js';
 
 export type EndpointRole = 'service' | 'gateway';
@@ -690,22 +690,7 @@ export class ChannelEndpoint extends EventEmitter {
         settle = (error) => (error === undefined ? resolve() : reject(error));
       }),
     );
-    const entry: TrackedEntry = {
-      message,
-      type: encoded.type,
-      parts: encoded.parts,
-      size: encoded.size,
-      laneKey: lane,
-      requeueOnReset,
-      id: 0,
-      sentBytes: 0,
-      partIndex: 0,
-      partOffset: 0,
-      everSent: false,
-      acked: false,
-      attempts: 0,
-      settle,
-    };
+    const entry: TrackedEntry = newOutboundEntry(message, encoded, lane, requeueOnReset, settle);
     this.scheduler.enqueue(entry);
     this.schedulePump();
     return { promise, entry };
@@ -717,22 +702,7 @@ export class ChannelEndpoint extends EventEmitter {
     if (this.stateValue === 'closed') return;
     const encoded = encodeMessage(message);
     if (this.scheduler.refusal(encoded.size) !== undefined) return;
-    this.scheduler.enqueue({
-      message,
-      type: encoded.type,
-      parts: encoded.parts,
-      size: encoded.size,
-      laneKey: lane,
-      requeueOnReset: false,
-      id: 0,
-      sentBytes: 0,
-      partIndex: 0,
-      partOffset: 0,
-      everSent: false,
-      acked: false,
-      attempts: 0,
-      settle: undefined,
-    });
+    this.scheduler.enqueue(newOutboundEntry(message, encoded, lane, false, undefined));
     this.schedulePump();
   }
 

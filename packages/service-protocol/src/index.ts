@@ -90,8 +90,6 @@ export {
 } from './messages.js';
 export {
   ANY_DOMAIN,
-  REGISTER_URI_PREFIX,
-  ROLE_URI_PREFIX,
   isCanonicalDomain,
   mayRegister,
   parseRegistration,

@@ -225,10 +225,6 @@ export const SEQUENCED_DIRECTIONS: Readonly<Record<SequencedMessage['kind'], 'to
   admin: 'to-gateway',
 });
 
-export function isRequestKind(kind: MessageKind): kind is RequestMessage['kind'] {
-  return kind === 'register' || kind === 'unregister' || kind === 'see-other-host-query' || kind === 'user-lookup' || kind === 'admin';
-}
-
 // ---------------------------------------------------------------------------------------------
 // Encoding
 

@@ -15,8 +15,6 @@ export interface ChannelPeer {
 }
 
 export const ANY_DOMAIN = '*';
-export const ROLE_URI_PREFIX = 'ambrosia:role:';
-export const REGISTER_URI_PREFIX = 'ambrosia:register:';
 
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const CANONICAL_DOMAIN = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);

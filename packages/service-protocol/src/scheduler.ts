@@ -3,7 +3,7 @@
 // outstanding messages kept for retransmission, and the bounded send queue.
 import type { MessageTypeCode } from './frame.js';
 import { FLAG_FIRST, FLAG_LAST } from './frame.js';
-import type { SequencedMessage } from './messages.js';
+import type { EncodedMessage, SequencedMessage } from './messages.js';
 
 /** One message on its way: queued, being sent, or sent and awaiting its ack. */
 export interface OutboundEntry {
@@ -27,6 +27,32 @@ export interface OutboundEntry {
   attempts: number;
   /** Settled exactly once, by ack or by failure. */
   settle: ((error: Error | undefined) => void) | undefined;
+}
+
+/** A fresh entry for `message` on `laneKey`: nothing written yet, no id (§7.1). */
+export function newOutboundEntry(
+  message: SequencedMessage,
+  encoded: EncodedMessage,
+  laneKey: string,
+  requeueOnReset: boolean,
+  settle: OutboundEntry['settle'],
+): OutboundEntry {
+  return {
+    message,
+    type: encoded.type,
+    parts: encoded.parts,
+    size: encoded.size,
+    laneKey,
+    requeueOnReset,
+    id: 0,
+    sentBytes: 0,
+    partIndex: 0,
+    partOffset: 0,
+    everSent: false,
+    acked: false,
+    attempts: 0,
+    settle,
+  };
 }
 
 interface Lane {

@@ -2,28 +2,12 @@
 // in what order, and when it holds back.
 import { describe, expect, it } from 'vitest';
 import { FLAG_FIRST, FLAG_LAST, MessageType, type SequencedMessage } from '../src/index.js';
-import { type OutboundEntry, type PeerSendLimits, SendScheduler } from '../src/scheduler.js';
+import { type OutboundEntry, type PeerSendLimits, SendScheduler, newOutboundEntry } from '../src/scheduler.js';
 
 const MESSAGE: SequencedMessage = { kind: 'session-event', event: 'bound', gateway: 'g', session: 's', jid: 'a@b/c' };
 
 function entry(lane: string, size: number, label = lane): OutboundEntry & { label: string } {
-  return {
-    label,
-    message: MESSAGE,
-    type: MessageType.STANZA,
-    parts: [Buffer.alloc(size)],
-    size,
-    laneKey: lane,
-    requeueOnReset: true,
-    id: 0,
-    sentBytes: 0,
-    partIndex: 0,
-    partOffset: 0,
-    everSent: false,
-    acked: false,
-    attempts: 0,
-    settle: undefined,
-  };
+  return { ...newOutboundEntry(MESSAGE, { type: MessageType.STANZA, parts: [Buffer.alloc(size)], size }, lane, true, undefined), label };
 }
 
 const PEER: PeerSendLimits = { chunkSize: 100, maxMessageBytes: 10_000, windowBytes: 100_000, maxUnackedMessages: 1000, maxPartialMessages: 100 };

@@ -3,7 +3,8 @@ import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALPN_PROTOCOL, ChannelAcceptor, ChannelEndpoint, type ChannelPeer, type InboundMessage } from '../src/index.js';
 import { collect, stanzaId, stanzaToGateway, stanzaToService, until } from './helpers.js';
-import { type Fixtures, clientOptions, dial, listen, makeFixtures, peerFromCertificate, serverOptions } from './tls-fixtures.js';
+import { authorisedChannelPeer, readPeerAuthorisation } from '@ambrosia/pki';
+import { type Fixtures, clientOptions, dial, listen, makeFixtures, serverOptions } from './tls-fixtures.js';
 
 let fixtures: Fixtures;
 let server: tls.Server;
@@ -13,15 +14,15 @@ const accepted: ChannelPeer[] = [];
 const sockets = new Set<tls.TLSSocket>();
 
 beforeAll(async () => {
-  fixtures = makeFixtures();
+  fixtures = await makeFixtures();
   acceptor = new ChannelAcceptor({ gateway: 'gw-1' });
   server = tls.createServer(serverOptions(fixtures.gateway), (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.setNoDelay(true);
-    const peer = socket.authorized ? peerFromCertificate(socket.getPeerCertificate()) : undefined;
     // §2.1: only a verified certificate with a role, over the negotiated ALPN protocol.
-    if (peer === undefined || socket.alpnProtocol !== ALPN_PROTOCOL) {
+    const peer = authorisedChannelPeer(socket, { alpnProtocol: ALPN_PROTOCOL });
+    if (peer === undefined) {
       socket.destroy();
       return;
     }
@@ -36,7 +37,6 @@ afterAll(async () => {
   await acceptor.close();
   for (const socket of sockets) socket.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  fixtures.cleanup();
 });
 
 describe('service channel over TLS 1.3 with mutual authentication', () => {
@@ -44,7 +44,7 @@ describe('service channel over TLS 1.3 with mutual authentication', () => {
     const socket = await dial(clientOptions({ ...fixtures.service, ca: fixtures.ca }, port));
     expect(socket.getProtocol()).toBe('TLSv1.3');
     expect(socket.alpnProtocol).toBe(ALPN_PROTOCOL);
-    expect(peerFromCertificate(socket.getPeerCertificate())?.role).toBe('gateway');
+    expect(readPeerAuthorisation(socket.getPeerCertificate())?.role).toBe('gateway');
     const service = new ChannelEndpoint({ role: 'service', instance: 'im-tls', registrations: [{ domain: 'example.org', type: 'client' }] });
     const ready = await service.attach(socket);
     expect(ready.registrations).toEqual([{ domain: 'example.org', type: 'client', ok: true }]);

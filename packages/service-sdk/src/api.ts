@@ -3,7 +3,7 @@
 // every user (packages/im-service).
 import type { Element } from '@ambrosia/xml';
 import type { Registry, SessionRecord } from '@ambrosia/registry';
-import type { ServiceType } from '@ambrosia/service-protocol';
+import type { ServiceType, SessionEventMessage } from '@ambrosia/service-protocol';
 
 export interface ServiceRegistrationSpec {
   domain: string;
@@ -64,17 +64,8 @@ export interface ReceivedStanza extends StanzaOrigin {
   element: Element;
 }
 
-export interface SessionEvent {
-  event: 'bound' | 'resumed' | 'detached' | 'closed' | 'client-state';
-  gateway: string;
-  session: string;
-  /** Full JID of the session. */
-  jid: string;
-  reason?: string;
-  text?: string;
-  state?: 'active' | 'inactive';
-  previous?: string;
-}
+/** A session event as the gateway sent it (docs/service-protocol.md), without the wire `kind`. */
+export type SessionEvent = Omit<SessionEventMessage, 'kind'>;
 
 /** A client session somewhere in the cluster. */
 export interface SessionAddress {

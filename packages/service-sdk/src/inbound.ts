@@ -151,16 +151,9 @@ export class Inbound {
         try {
           const handler = this.sessionEventHandler;
           if (handler === undefined) return;
-          await handler({
-            event: event.event,
-            gateway: event.gateway,
-            session: event.session,
-            jid: event.jid,
-            ...(event.reason === undefined ? {} : { reason: event.reason }),
-            ...(event.text === undefined ? {} : { text: event.text }),
-            ...(event.state === undefined ? {} : { state: event.state }),
-            ...(event.previous === undefined ? {} : { previous: event.previous }),
-          });
+          // The decoder sets only the fields present on the wire: the event is the message less its kind.
+          const { kind: _kind, ...sessionEvent } = event;
+          await handler(sessionEvent);
         } catch (error) {
           this.handlerErrors++;
           this.config.reportError(new ServiceSdkError('handler-failed', `session event handler failed: ${asError(error).message}`, { cause: error, gateway: event.gateway }));

@@ -2,33 +2,13 @@
 // stanzas both ways, lanes, acknowledgement timing, duplicates, requests, origin checks.
 import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { xml } from '@ambrosia/xml';
 import { DomainService, isServiceSdkError, type ReceivedStanza, type SessionEvent } from '../src/index.js';
-import { TestGateway, clientStanza, deferred, idOf, serviceOptions, startService, staticGateway, testPki, until, type Pki } from './helpers.js';
+import { clientStanza, deferred, idOf, serviceOptions, staticGateway, until, useTestBed } from './helpers.js';
 
-let pki: Pki;
-const cleanup: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  pki = await testPki();
-});
-
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function gateway(id = 'gw-1', manualAck = false): Promise<TestGateway> {
-  const gw = await new TestGateway(id, pki, {}, manualAck).start();
-  cleanup.push(() => gw.close());
-  return gw;
-}
-
-async function service(gw: TestGateway, overrides = {}, setup?: (service: DomainService) => void): Promise<DomainService> {
-  const sdk = await startService(serviceOptions(pki, { gateways: [staticGateway(gw)], ...overrides }), setup);
-  cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
-  return sdk;
-}
+const bed = useTestBed();
+const { cleanup, gateway, service, startedService } = bed;
 
 function message(from: string, to: string, id: string) {
   return xml('message', { xmlns: 'jabber:client', from, to, id, type: 'chat' }, xml('body', {}, id));
@@ -103,7 +83,7 @@ describe('connect, register, stanzas both ways', () => {
   it('fails start() fast when the gateway refuses every registration', async () => {
     const gw = await gateway();
     const errors: Error[] = [];
-    const sdk = new DomainService(serviceOptions(pki, { gateways: [staticGateway(gw)], tls: { cert: pki.stranger.certPem, key: pki.stranger.keyPem, ca: pki.ca }, onError: (e) => errors.push(e) }));
+    const sdk = new DomainService(serviceOptions(bed.pki, { gateways: [staticGateway(gw)], tls: { cert: bed.pki.stranger.certPem, key: bed.pki.stranger.keyPem, ca: bed.pki.ca }, onError: (e) => errors.push(e) }));
     const failure = await sdk.start().catch((error: unknown) => error);
     expect(isServiceSdkError(failure) && failure.code).toBe('registration-refused');
     expect(errors.some((e) => isServiceSdkError(e) && e.code === 'registration-refused' && /forbidden/.test(e.message))).toBe(true);
@@ -117,7 +97,7 @@ describe('start() bounds', () => {
     const port = gw.port;
     await gw.close();
     const errors: Error[] = [];
-    const sdk = new DomainService(serviceOptions(pki, { gateways: [{ id: 'gw-gone', host: '127.0.0.1', port }], startTimeoutMs: 300, onError: (e) => errors.push(e) }));
+    const sdk = new DomainService(serviceOptions(bed.pki, { gateways: [{ id: 'gw-gone', host: '127.0.0.1', port }], startTimeoutMs: 300, onError: (e) => errors.push(e) }));
     await expect(sdk.start()).rejects.toMatchObject({ code: 'start-timeout' });
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((e) => isServiceSdkError(e) && e.code === 'gateway-link')).toBe(true);
@@ -128,12 +108,12 @@ describe('start() bounds', () => {
 describe('the gateway is authenticated (§2.2)', () => {
   it('refuses a TLS server whose certificate is not a gateway certificate of the cluster CA', async () => {
     // A server presenting the service's own certificate: same CA, wrong role.
-    const impostor = tls.createServer({ cert: pki.stranger.certPem, key: pki.stranger.keyPem, minVersion: 'TLSv1.3', ALPNProtocols: ['ambrosia-service/1'] }, (socket) => socket.destroy());
+    const impostor = tls.createServer({ cert: bed.pki.stranger.certPem, key: bed.pki.stranger.keyPem, minVersion: 'TLSv1.3', ALPNProtocols: ['ambrosia-service/1'] }, (socket) => socket.destroy());
     impostor.on('tlsClientError', () => {});
     await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', () => resolve()));
     cleanup.push(() => new Promise<void>((resolve) => impostor.close(() => resolve())));
     const errors: Error[] = [];
-    const sdk = new DomainService(serviceOptions(pki, { gateways: [{ host: '127.0.0.1', port: (impostor.address() as AddressInfo).port }], startTimeoutMs: 300, onError: (e) => errors.push(e) }));
+    const sdk = new DomainService(serviceOptions(bed.pki, { gateways: [{ host: '127.0.0.1', port: (impostor.address() as AddressInfo).port }], startTimeoutMs: 300, onError: (e) => errors.push(e) }));
     await expect(sdk.start()).rejects.toMatchObject({ code: 'start-timeout' });
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((e) => isServiceSdkError(e) && e.code === 'gateway-link')).toBe(true);
@@ -141,8 +121,7 @@ describe('the gateway is authenticated (§2.2)', () => {
 
   it('dials a gateway by host name and checks it against the certificate (RFC 6125)', async () => {
     const gw = await gateway('gw-named');
-    const sdk = await startService(serviceOptions(pki, { gateways: [{ id: 'gw-named', host: 'localhost', port: gw.port }] }));
-    cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
+    const sdk = await startedService(serviceOptions(bed.pki, { gateways: [{ id: 'gw-named', host: 'localhost', port: gw.port }] }));
     expect(sdk.gateways).toEqual(['gw-named']);
   });
 });

@@ -1,33 +1,15 @@
 // Finding gateways through the registry: a real MemoryRegistry (two nodes on one store, as a
 // gateway and the service would be) and a real Redis registry on a redis-server of its own.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore, createMemoryRegistry, type Registry } from '@ambrosia/registry';
 import { createRedisRegistry } from '@ambrosia/registry-redis';
 import { startRedis, stopAll } from '@ambrosia/testing-redis';
 import { xml } from '@ambrosia/xml';
-import type { ReceivedStanza } from '../src/index.js';
-import { TestGateway, clientStanza, serviceOptions, startService, testPki, until, type Pki } from './helpers.js';
+import { DomainService, type ReceivedStanza } from '../src/index.js';
+import { TestGateway, clientStanza, serviceOptions, until, useTestBed } from './helpers.js';
 
-let pki: Pki;
-const cleanup: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  pki = await testPki();
-});
-
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-afterAll(async () => {
-  await stopAll();
-});
-
-async function gateway(id: string): Promise<TestGateway> {
-  const gw = await new TestGateway(id, pki).start();
-  cleanup.push(() => gw.close());
-  return gw;
-}
+const bed = useTestBed();
+const { cleanup, gateway, startedService } = bed;
 
 function announce(registry: Registry, gw: TestGateway) {
   return registry.gateways.announce({ id: gw.id, addresses: ['127.0.0.1'], ports: { service: gw.port, c2s: 5222 }, load: 0, state: 'active' });
@@ -46,8 +28,7 @@ describe('discovery through a MemoryRegistry', () => {
     const b = await gateway('gw-b');
     await announce(gatewayNode, a);
     const received: ReceivedStanza[] = [];
-    const sdk = await startService(serviceOptions(pki, { registry: serviceNode, discoveryIntervalMs: 200 }), (s) => s.onStanza((stanza) => void received.push(stanza)));
-    cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
+    const sdk = await startedService(serviceOptions(bed.pki, { registry: serviceNode, discoveryIntervalMs: 200 }), (s) => s.onStanza((stanza) => void received.push(stanza)));
     expect(sdk.gateways).toEqual(['gw-a']);
 
     await announce(gatewayNode, b);
@@ -80,11 +61,9 @@ describe('discovery through a MemoryRegistry', () => {
   });
 
   it('answers sessions() with [] without a registry, and needs a registry or gateways', async () => {
-    const { DomainService } = await import('../src/index.js');
-    expect(() => new DomainService(serviceOptions(pki))).toThrow(/registry or a gateways list/);
+    expect(() => new DomainService(serviceOptions(bed.pki))).toThrow(/registry or a gateways list/);
     const gw = await gateway('gw-static');
-    const sdk = await startService(serviceOptions(pki, { gateways: [{ host: '127.0.0.1', port: gw.port }] }));
-    cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
+    const sdk = await startedService(serviceOptions(bed.pki, { gateways: [{ host: '127.0.0.1', port: gw.port }] }));
     // A static gateway without an id learns it from WELCOME.
     expect(sdk.gateways).toEqual(['gw-static']);
     expect(await sdk.sessions('romeo@example.org')).toEqual([]);
@@ -106,8 +85,7 @@ describe('discovery through a Redis registry', () => {
     const other = await gateway('gw-redis-2');
     await announce(gatewayNode, gw);
     const received: ReceivedStanza[] = [];
-    const sdk = await startService(serviceOptions(pki, { registry: serviceNode, discoveryIntervalMs: 200 }), (s) => s.onStanza((stanza) => void received.push(stanza)));
-    cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
+    const sdk = await startedService(serviceOptions(bed.pki, { registry: serviceNode, discoveryIntervalMs: 200 }), (s) => s.onStanza((stanza) => void received.push(stanza)));
     expect(sdk.gateways).toEqual(['gw-redis']);
     await announce(gatewayNode, other);
     await until(() => sdk.gateways.length === 2, 'the second gateway');

@@ -3,6 +3,7 @@
 // gateway-side protocol implementation, without the rest of a gateway. No mocks.
 import type { AddressInfo } from 'node:net';
 import * as tls from 'node:tls';
+import { afterEach, beforeAll } from 'vitest';
 import { authorisedChannelPeer, createCA, issueCertificate, tlsOptionsForChannelServer, type CertificateAndKey } from '@ambrosia/pki';
 import { ChannelAcceptor, type AcceptorOptions, type ChannelEndpoint, type InboundMessage, type StanzaMessage } from '@ambrosia/service-protocol';
 import { DomainService, type DomainServiceSettings } from '../src/index.js';
@@ -196,6 +197,53 @@ export async function startService(options: DomainServiceSettings, setup?: (serv
   setup?.(service);
   await service.start();
   return service;
+}
+
+/** What a test file shares: the PKI, steps run after each test, and gateways/services stopped then. */
+export interface TestBed {
+  /** Set before the first test. */
+  readonly pki: Pki;
+  /** Run after each test, last pushed first. */
+  readonly cleanup: (() => Promise<void>)[];
+  /** A started TestGateway, closed after the test. */
+  gateway(id?: string, manualAck?: boolean, acceptorOptions?: Partial<AcceptorOptions>): Promise<TestGateway>;
+  /** A started service connected to `gw` only, stopped after the test. */
+  service(gw: TestGateway, overrides?: Partial<DomainServiceSettings>, setup?: (service: DomainService) => void): Promise<DomainService>;
+  /** A started service with these settings, stopped after the test. */
+  startedService(options: DomainServiceSettings, setup?: (service: DomainService) => void): Promise<DomainService>;
+}
+
+/** Registers the file's hooks (call at the top level of a test file) and returns its test bed. */
+export function useTestBed(): TestBed {
+  let pki: Pki | undefined;
+  const cleanup: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    pki = await testPki();
+  });
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  });
+  const bed: TestBed = {
+    get pki(): Pki {
+      if (pki === undefined) throw new Error('the test PKI is made in beforeAll');
+      return pki;
+    },
+    cleanup,
+    async gateway(id = 'gw-1', manualAck = false, acceptorOptions = {}) {
+      const gw = await new TestGateway(id, bed.pki, acceptorOptions, manualAck).start();
+      cleanup.push(() => gw.close());
+      return gw;
+    },
+    service(gw, overrides = {}, setup) {
+      return bed.startedService(serviceOptions(bed.pki, { gateways: [staticGateway(gw)], ...overrides }), setup);
+    },
+    async startedService(options, setup) {
+      const sdk = await startService(options, setup);
+      cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
+      return sdk;
+    },
+  };
+  return bed;
 }
 
 /**

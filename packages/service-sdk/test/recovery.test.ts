@@ -1,32 +1,12 @@
 // Link loss, gateway restarts, graceful stop and backpressure, over real TLS on 127.0.0.1.
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { xml } from '@ambrosia/xml';
 import type { DomainService, SendOutcome } from '../src/index.js';
 import { ChannelError } from '@ambrosia/service-protocol';
-import { FreezableRelay, TestGateway, clientStanza, deferred, idOf, serviceOptions, startService, staticGateway, testPki, until, type Pki } from './helpers.js';
+import { FreezableRelay, clientStanza, deferred, idOf, serviceOptions, startService, staticGateway, until, useTestBed } from './helpers.js';
 
-let pki: Pki;
-const cleanup: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  pki = await testPki();
-});
-
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function gateway(id: string, manualAck = false, acceptorOptions = {}): Promise<TestGateway> {
-  const gw = await new TestGateway(id, pki, acceptorOptions, manualAck).start();
-  cleanup.push(() => gw.close());
-  return gw;
-}
-
-async function service(gw: TestGateway, overrides = {}, setup?: (service: DomainService) => void): Promise<DomainService> {
-  const sdk = await startService(serviceOptions(pki, { gateways: [staticGateway(gw)], ...overrides }), setup);
-  cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
-  return sdk;
-}
+const bed = useTestBed();
+const { cleanup, gateway, service, startedService } = bed;
 
 const outgoing = (n: number) => xml('message', { from: 'juliet@example.org/balcony', to: 'romeo@example.org/orchard', id: `o${n}` }, xml('body', {}, String(n)));
 
@@ -74,10 +54,9 @@ describe('a silent partition', () => {
     const relay = await new FreezableRelay(gw.port).start();
     cleanup.push(() => relay.close());
     const handled: number[] = [];
-    const sdk = await startService(serviceOptions(pki, { gateways: [{ id: 'gw-silent', host: '127.0.0.1', port: relay.port }] }), (s) =>
+    const sdk = await startedService(serviceOptions(bed.pki, { gateways: [{ id: 'gw-silent', host: '127.0.0.1', port: relay.port }] }), (s) =>
       s.onStanza((stanza) => void handled.push(Number(String(stanza.element.attrs['id']).slice(1)))),
     );
-    cleanup.push(() => sdk.stop({ timeoutMs: 2_000 }));
     const channel = gw.channel();
     await Promise.all([0, 1, 2].map((n) => channel.send(clientStanza('gw-silent', 's1', n))));
     relay.freeze();
@@ -156,7 +135,7 @@ describe('stop()', () => {
     const gw = await gateway('gw-stop');
     const gate = deferred();
     const handled: string[] = [];
-    const sdk = await startService(serviceOptions(pki, { gateways: [staticGateway(gw)] }), (s) =>
+    const sdk = await startService(serviceOptions(bed.pki, { gateways: [staticGateway(gw)] }), (s) =>
       s.onStanza(async (stanza) => {
         await gate.promise;
         handled.push(String(stanza.element.attrs['id']));
@@ -183,7 +162,7 @@ describe('stop()', () => {
 
   it('is bounded: a handler that never settles does not hold stop() past its deadline', async () => {
     const gw = await gateway('gw-stuck');
-    const sdk = await startService(serviceOptions(pki, { gateways: [staticGateway(gw)] }), (s) => s.onStanza(() => new Promise<void>(() => {})));
+    const sdk = await startService(serviceOptions(bed.pki, { gateways: [staticGateway(gw)] }), (s) => s.onStanza(() => new Promise<void>(() => {})));
     const channel = gw.channel();
     const stuck = channel.send(clientStanza('gw-stuck', 's1', 1)).then(() => 'acked', (error: { code: string }) => error.code);
     await until(() => sdk.stats().running === 1, 'the handler to start');
